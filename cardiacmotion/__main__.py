@@ -1,0 +1,5 @@
+import sys
+
+from cardiacmotion.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,10 @@
+"""cardiacmotion evaluate TARGET ... (see cmd_train)."""
+from __future__ import annotations
+
+import argparse
+
+from cardiacmotion.cli.cmd_train import _add
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    _add(sub, "evaluate")

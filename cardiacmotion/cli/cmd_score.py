@@ -1,0 +1,18 @@
+"""cardiacmotion score (placeholder until issue 7 lands)."""
+from __future__ import annotations
+
+import argparse
+
+from cardiacmotion.cli.common import add_common
+from cardiacmotion.errors import NotAvailableError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="AHA wall-motion scores and bullseye")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotAvailableError("'score' is not built yet in this version")

@@ -1,0 +1,1 @@
+"""Synthetic cine MR and echo with exact ground truth."""
