@@ -194,3 +194,27 @@ def load_memory_propagator_factory(
     factory.model_id = info["id"]  # type: ignore[attr-defined]
     factory.method = MemoryPropagator.method  # type: ignore[attr-defined]
     return factory
+
+
+def _method_factory(device, modality: str = "MR", weights: Optional[str] = None, **options):
+    """Registry entry for ``--method memory``: ``make(labels, memory_frames=2) -> MemoryPropagator``.
+
+    ``memory_frames`` counts the seed and the recent frames (CSTM's ``T_max``), so the FIFO keeps
+    ``memory_frames - 1`` predicted frames beside the permanent seed.
+    """
+    factory = load_memory_propagator_factory(weights, device=device)
+
+    def make(labels: Sequence[int], memory_frames: int = 2) -> MemoryPropagator:
+        return factory(labels, capacity=max(1, int(memory_frames) - 1))
+
+    make.input_size = factory.input_size  # type: ignore[attr-defined]
+    make.model_id = factory.model_id  # type: ignore[attr-defined]
+    return make
+
+
+try:  # the propagation engineer's registry (cardiacmotion.propagation.methods), when present
+    from cardiacmotion.propagation.methods import register_method as _register
+except ImportError:  # pragma: no cover - registry not there: callers use load_memory_propagator_factory
+    _register = None
+if _register is not None:
+    _register("memory", _method_factory)

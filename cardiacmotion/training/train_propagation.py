@@ -1,0 +1,290 @@
+"""``cardiacmotion train propagation``: train the CSTM memory-propagation network.
+
+Reproduces the bundled weights (CPU, 2 threads; deterministic for a given seed, thread count and
+torch version)::
+
+    cardiacmotion train propagation --out Resources/Models/cstm-v0.1.0.pt --model-id cstm-v0.1.0 \\
+        --iterations 2400 --batch 8 --seed 0 --threads 2 --device cpu --data-root ../shared/data
+
+Faster GPU recipe (more and larger batches, same schedule shape; not bit-identical to the CPU run)::
+
+    cardiacmotion train propagation --out my-cstm.pt --model-id cstm-v0.2.0 --device cuda \\
+        --iterations 20000 --batch 32 --mr-phantoms 64 --echo-phantoms 24 --lr 2e-3 \\
+        --acdc /data/ACDC/training --camus /data/CAMUS/database_nifti
+
+Samples are three frames (through time or through the stack); frame 2 is predicted from frame
+1 (memory: ground truth), frame 3 from frames 1 and 2 (memory: ground truth and the soft
+prediction), with the bootstrapped cross-entropy on both. ``--minutes`` is a safety cap: a run
+stopped by it is not reproducible (the log says so).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cardiacmotion.errors import InputError
+
+HELP = "train the learned memory-propagation network (CSTM) on phantoms and real studies"
+
+ARCHS = {
+    "tiny": dict(widths=(12, 16, 32, 48), key_dim=24, value_dim=48, name="cstm-tiny"),
+    "small": dict(widths=(16, 24, 48, 64), key_dim=32, value_dim=64, name="cstm-small"),
+    "base": dict(widths=(32, 48, 96, 128), key_dim=32, value_dim=96, name="cstm-base"),
+}
+DEFAULT_ID = "cstm-v0.1.0"
+MR_PHANTOM_BASE = 1000  # training phantoms use seeds from here; tests hold out seeds below 100
+ECHO_PHANTOM_BASE = 2000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from cardiacmotion.models.weights import models_dir
+
+    p.add_argument("--out", default=str(models_dir() / f"{DEFAULT_ID}.pt"), help="weights file to write")
+    p.add_argument("--model-id", default=DEFAULT_ID, help="manifest id (name-vX.Y.Z)")
+    p.add_argument("--no-manifest", action="store_true", help="do not add/replace the entry in models.json beside --out")
+    p.add_argument("--arch", default="small", choices=sorted(ARCHS), help="encoder size")
+    p.add_argument("--size", type=int, default=128, help="input crop side (multiple of 16)")
+    p.add_argument("--iterations", type=int, default=2400)
+    p.add_argument("--minutes", type=float, default=0.0, help="stop after this many minutes (0: no cap)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of what makes a run reproducible)")
+    p.add_argument("--mr-phantoms", type=int, default=16, help=f"MR phantom cases (seeds {MR_PHANTOM_BASE}...)")
+    p.add_argument("--echo-phantoms", type=int, default=6, help=f"echo phantom cases (seeds {ECHO_PHANTOM_BASE}...)")
+    p.add_argument("--data-root", default=None, help="folder with sunnybrook/ and ep-preclinical/ (default: ../shared/data when present)")
+    p.add_argument("--sunnybrook", default="SCD0000201", help="comma-separated Sunnybrook studies to train on ('' none); the others stay held out")
+    p.add_argument("--no-porcine", action="store_true")
+    p.add_argument("--acdc", default=None, help="an ACDC-layout folder (patientNNN/...) to add")
+    p.add_argument("--camus", default=None, help="a CAMUS-layout folder (patientNNNN/...) to add")
+    p.add_argument("--init", default=None, help="start from these weights (fine-tuning)")
+    p.add_argument("--work-dir", default=None, help="log and intermediate checkpoints (default: a temp folder)")
+    p.add_argument("--eval-mr", type=int, default=4, help="held-out MR phantoms evaluated after training (0: none)")
+    p.add_argument("--eval-echo", type=int, default=2, help="held-out echo phantoms evaluated after training")
+    p.add_argument("--weights", default=None, help="(evaluate) weights to evaluate (default: the bundled ones)")
+
+
+def _default_data_root() -> Path | None:
+    env = os.environ.get("CARDIACMOTION_SHARED")
+    cands = [Path(env) / "data"] if env else []
+    cands.append(Path(__file__).resolve().parents[2].parent / "shared" / "data")
+    for c in cands:
+        if c.is_dir():
+            return c
+    return None
+
+
+def build_studies(args: argparse.Namespace, log) -> list:
+    from cardiacmotion.training import datasets
+
+    studies = []
+    t0 = time.time()
+    if args.mr_phantoms or args.echo_phantoms:
+        studies += datasets.phantom_studies(
+            range(MR_PHANTOM_BASE, MR_PHANTOM_BASE + args.mr_phantoms),
+            range(ECHO_PHANTOM_BASE, ECHO_PHANTOM_BASE + args.echo_phantoms),
+        )
+    root = Path(args.data_root) if args.data_root else _default_data_root()
+    if root is not None:
+        names = [s for s in (args.sunnybrook or "").split(",") if s]
+        real = datasets.real_studies(root, sunnybrook=names)
+        if args.no_porcine:
+            real = [s for s in real if s.name != "porcine"]
+        for s in real:
+            s.weight = 3.0 if s.name == "porcine" else 2.0
+        studies += real
+    if args.acdc:
+        from cardiacmotion.training.layouts import acdc_studies
+
+        studies += acdc_studies(Path(args.acdc))
+    if args.camus:
+        from cardiacmotion.training.layouts import camus_studies
+
+        studies += camus_studies(Path(args.camus))
+    if not studies:
+        raise InputError("no training data: give phantoms (--mr-phantoms/--echo-phantoms), --data-root, --acdc or --camus")
+    log(event="data", studies=[s.name for s in studies], seconds=round(time.time() - t0, 1))
+    return studies
+
+
+def run_training(args: argparse.Namespace, studies: list, log) -> tuple:
+    """The optimisation loop; returns ``(net, cfg, info)``."""
+    import torch
+
+    from cardiacmotion.device import resolve_device
+    from cardiacmotion.models.cstm import CSTM, CSTMConfig
+    from cardiacmotion.training.common import bootstrapped_ce, seed_everything, top_p_schedule
+    from cardiacmotion.training.datasets import ThreeFrameSampler
+
+    if args.size % 16:
+        raise InputError(f"--size must be a multiple of 16, got {args.size}")
+    rng = seed_everything(args.seed, args.threads)
+    device = resolve_device(getattr(args, "device", "auto"))
+    cfg = CSTMConfig(**ARCHS[args.arch])
+    net = CSTM(cfg).to(device)
+    if args.init:
+        from cardiacmotion.propagation.memory import load_network
+
+        init, _ = load_network(args.init)
+        if init.cfg.arch_id() != cfg.arch_id():
+            raise InputError(f"--init weights are {init.cfg.arch_id()}, not {cfg.arch_id()} (--arch)")
+        net.load_state_dict(init.state_dict())
+    sampler = ThreeFrameSampler(studies, size=args.size)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    total = int(args.iterations)
+    warm = max(1, total // 30)
+
+    def lr_at(it: int) -> float:
+        if it < warm:
+            return args.lr * (it + 1) / warm
+        return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (it - warm) / max(1, total - warm))))
+
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.gettempdir()) / f"cardiacmotion-train-{args.model_id}"
+    work.mkdir(parents=True, exist_ok=True)
+    deadline = time.time() + args.minutes * 60 if args.minutes > 0 else None
+    net.train()
+    running, stopped_early, it = None, False, 0
+    t_start = time.time()
+    for it in range(total):
+        if deadline and time.time() > deadline:
+            stopped_early = True
+            log(event="stopped", reason="--minutes cap reached; this run is not reproducible", iteration=it)
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(it)
+        x, y = sampler.batch(rng, args.batch)
+        loss = training_loss(net, torch.from_numpy(x).to(device), torch.from_numpy(y).long().to(device), top_p_schedule(it, total))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        lv = loss.item()
+        running = lv if running is None else 0.95 * running + 0.05 * lv
+        if it % 25 == 0 or it == total - 1:
+            log(event="iter", it=it, loss=round(lv, 4), avg=round(running, 4), lr=round(lr_at(it), 6),
+                it_per_s=round((it + 1) / (time.time() - t_start), 3))
+        if (it + 1) % 200 == 0:
+            torch.save({"it": it + 1, "state_dict": net.state_dict()}, work / "last.ckpt")
+    net.eval()
+    info = {"iterations": it + 1 if not stopped_early else it, "stopped_early": stopped_early,
+            "train_minutes": round((time.time() - t_start) / 60, 1), "final_loss": running}
+    return net, cfg, info
+
+
+def training_loss(net, x, y, top_p: float):
+    """Bootstrapped CE of frames 2 and 3 (``x [B,3,S,S]`` images, ``y [B,3,S,S]`` labels, 255 unknown)."""
+    import torch
+    import torch.nn.functional as F
+
+    from cardiacmotion.propagation.memory import normalise_frames
+    from cardiacmotion.training.common import bootstrapped_ce
+
+    b, f, s, _ = x.shape
+    frames = normalise_frames(x.reshape(b * f, s, s)).unsqueeze(1)
+    feats = net.encode_key(frames)
+    per = [{k: v.view(b, f, *v.shape[1:])[:, i] for k, v in feats.items()} for i in range(f)]
+    first = y[:, 0].clamp(0, 3)  # the memory frame is fully labelled
+    oh = F.one_hot(first, 4).permute(0, 3, 1, 2).float()
+    x3 = frames.view(b, f, 1, s, s)
+    v8a, v16a = net.encode_value(x3[:, 0], oh, per[0])
+    logits2 = net.segment(per[1], per[0]["k8"][:, None], per[0]["k16"][:, None], v8a[:, None], v16a[:, None])
+    prob2 = torch.softmax(logits2, dim=1)
+    v8b, v16b = net.encode_value(x3[:, 1], prob2, per[1])
+    mk8 = torch.stack([per[0]["k8"], per[1]["k8"]], 1)
+    mk16 = torch.stack([per[0]["k16"], per[1]["k16"]], 1)
+    logits3 = net.segment(per[2], mk8, mk16, torch.stack([v8a, v8b], 1), torch.stack([v16a, v16b], 1))
+    return bootstrapped_ce(logits2, y[:, 1], top_p) + bootstrapped_ce(logits3, y[:, 2], top_p)
+
+
+def export(args: argparse.Namespace, net, cfg, info: dict, metrics: dict, speed: dict, log) -> str:
+    """Write the weights and (unless ``--no-manifest``) the manifest entry beside them."""
+    from cardiacmotion.models.weights import save_checkpoint, write_manifest_entry
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"output folder does not exist: {out.parent}")
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    meta = {"model_id": args.model_id, "input_size": [args.size, args.size], "capacity": 1, "training": info}
+    digest = save_checkpoint(out, cfg.arch_id(), cfg.to_dict(), state, meta)
+    if not args.no_manifest:
+        entry = {
+            "id": args.model_id,
+            "file": out.name,
+            "architecture": cfg.arch_id(),
+            "config": cfg.to_dict(),
+            "parameters": int(sum(v.numel() for v in state.values() if v.dtype.is_floating_point)),
+            "input": {"size": [args.size, args.size], "channels": 1,
+                      "normalisation": "heart-region crop resized to size, per-frame zero mean / unit variance",
+                      "mask": "one-hot of 4 classes (background + 3 labels of the modality)"},
+            "training_data": {
+                "mr_phantoms": f"cardiacmotion.phantom.make_mr_case seeds {MR_PHANTOM_BASE}..{MR_PHANTOM_BASE + args.mr_phantoms - 1}",
+                "echo_phantoms": f"make_echo_case seeds {ECHO_PHANTOM_BASE}..{ECHO_PHANTOM_BASE + args.echo_phantoms - 1}",
+                "porcine": not args.no_porcine,
+                "sunnybrook": [s for s in (args.sunnybrook or "").split(",") if s],
+                "acdc": bool(args.acdc), "camus": bool(args.camus),
+            },
+            "training": info,
+            "accuracy": metrics,
+            "speed": speed,
+            "sha256": digest,
+            "size_bytes": out.stat().st_size,
+            "command": command_line(args),
+        }
+        write_manifest_entry(entry, out.parent)
+    log(event="exported", path=str(out), sha256=digest)
+    return digest
+
+
+def command_line(args: argparse.Namespace) -> str:
+    parts = ["cardiacmotion train propagation", f"--out {args.out}", f"--model-id {args.model_id}", f"--arch {args.arch}",
+             f"--size {args.size}", f"--iterations {args.iterations}", f"--batch {args.batch}", f"--lr {args.lr}",
+             f"--seed {args.seed}", f"--threads {args.threads}", f"--mr-phantoms {args.mr_phantoms}",
+             f"--echo-phantoms {args.echo_phantoms}", f"--sunnybrook '{args.sunnybrook}'", f"--device {getattr(args, 'device', 'auto')}"]
+    if args.no_porcine:
+        parts.append("--no-porcine")
+    if args.data_root:
+        parts.append(f"--data-root {args.data_root}")
+    return " ".join(parts)
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train, evaluate on held-out phantoms, measure speed, export weights + manifest entry."""
+    from cardiacmotion.training.common import JsonLog
+
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.gettempdir()) / f"cardiacmotion-train-{args.model_id}"
+    log = JsonLog(work / "train.log.jsonl")
+    log(event="start", command=command_line(args))
+    studies = build_studies(args, log)
+    net, cfg, info = run_training(args, studies, log)
+    del studies
+    metrics, speed = {}, {}
+    if args.eval_mr or args.eval_echo:
+        from cardiacmotion.training.eval_propagation import evaluate_phantoms, measure_speed
+
+        metrics["phantom"] = evaluate_phantoms(net, args.size, args.eval_mr, args.eval_echo, log=log)
+        speed = measure_speed(net, args.size)
+        log(event="speed", **speed)
+    export(args, net, cfg, info, metrics, speed, log)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Evaluate weights (``--weights`` or the bundled ones) on held-out phantoms and Sunnybrook."""
+    import json
+
+    from cardiacmotion.propagation.memory import load_network
+    from cardiacmotion.training.eval_propagation import evaluate_phantoms, evaluate_sunnybrook
+
+    net, info = load_network(args.weights)
+    root = Path(args.data_root) if args.data_root else _default_data_root()
+    report = {"model": info["id"], "phantom": evaluate_phantoms(net, info["input_size"][0], args.eval_mr or 4, args.eval_echo)}
+    if root is not None and (root / "sunnybrook").is_dir():
+        report["sunnybrook"] = evaluate_sunnybrook(net, info["input_size"][0], root / "sunnybrook")
+    print(json.dumps(report, indent=2))
+    return 0
