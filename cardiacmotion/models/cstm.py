@@ -9,7 +9,8 @@ Three parts, as in the paper but sized for a CPU:
   key encoder's features of the same frame, giving ``Cv`` channels at strides 8 and 16;
 - **two-scale patch-level memory matching** (:mod:`cardiacmotion.models.plmm`) and a
   **decoder** (read-out + query features at stride 16, then 8, then the stride-4 skip) giving
-  4-class logits at the input resolution.
+  4-class logits at the input resolution. The value also carries the pooled one-hot mask, so
+  the read-out includes an attention-warped label map that the decoder refines (fast to train).
 
 All labels go through one pass with one shared affinity: the value carries the whole one-hot
 mask. The architecture is fixed by :class:`CSTMConfig`; its :meth:`CSTMConfig.arch_id` string is
@@ -120,14 +121,17 @@ class ValueEncoder(nn.Module):
     def __init__(self, cfg: CSTMConfig) -> None:
         super().__init__()
         self.backbone = _Backbone(1 + cfg.num_classes, cfg.widths)
-        self.fuse8 = nn.Sequential(_conv_bn(2 * cfg.widths[2], cfg.value_dim), ResBlock(cfg.value_dim, cfg.value_dim))
-        self.fuse16 = nn.Sequential(_conv_bn(2 * cfg.widths[3], cfg.value_dim), ResBlock(cfg.value_dim, cfg.value_dim))
+        self.fuse8 = _conv_bn(2 * cfg.widths[2], cfg.value_dim)
+        self.fuse16 = _conv_bn(2 * cfg.widths[3], cfg.value_dim)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor, key_feats: dict[str, torch.Tensor]):
         _, v8, v16 = self.backbone(torch.cat([image, mask], dim=1))
         v8 = self.fuse8(torch.cat([v8, key_feats["f8"]], dim=1))
         v16 = self.fuse16(torch.cat([v16, key_feats["f16"]], dim=1))
-        return v8, v16
+        # the mask itself, pooled, rides along: its read-out is an attention-warped label map
+        m8 = F.adaptive_avg_pool2d(mask, v8.shape[-2:])
+        m16 = F.adaptive_avg_pool2d(mask, v16.shape[-2:])
+        return torch.cat([v8, m8], dim=1), torch.cat([v16, m16], dim=1)
 
 
 class Decoder(nn.Module):
@@ -136,10 +140,10 @@ class Decoder(nn.Module):
     def __init__(self, cfg: CSTMConfig) -> None:
         super().__init__()
         c0, c1, c2, c3 = cfg.widths
-        v = cfg.value_dim
-        self.block16 = nn.Sequential(_conv_bn(v + c3, c3), ResBlock(c3, c3))
+        v = cfg.value_dim + cfg.num_classes  # value features + the pooled mask
+        self.block16 = _conv_bn(v + c3, c3)
         self.block8 = nn.Sequential(_conv_bn(c3 + v + c2, c2), ResBlock(c2, c2))
-        self.block4 = nn.Sequential(_conv_bn(c2 + c1, c1), ResBlock(c1, c1))
+        self.block4 = _conv_bn(c2 + c1 + cfg.num_classes, c1)
         self.head = nn.Conv2d(c1, cfg.num_classes, 3, padding=1)
 
     def forward(self, q: dict[str, torch.Tensor], ro8: torch.Tensor, ro16: torch.Tensor, size) -> torch.Tensor:
@@ -147,7 +151,8 @@ class Decoder(nn.Module):
         x = F.interpolate(x, size=q["f8"].shape[-2:], mode="bilinear", align_corners=False)
         x = self.block8(torch.cat([x, ro8, q["f8"]], dim=1))
         x = F.interpolate(x, size=q["f4"].shape[-2:], mode="bilinear", align_corners=False)
-        x = self.block4(torch.cat([x, q["f4"]], dim=1))
+        prior = F.interpolate(ro8[:, -self.head.out_channels:], size=x.shape[-2:], mode="bilinear", align_corners=False)
+        x = self.block4(torch.cat([x, q["f4"], prior], dim=1))
         return F.interpolate(self.head(x), size=size, mode="bilinear", align_corners=False)
 
 

@@ -66,10 +66,11 @@ def phantom_study(case, name: str, weight: float = 1.0) -> Study:
 
 def phantom_studies(mr_seeds: Sequence[int], echo_seeds: Sequence[int], **options) -> list[Study]:
     """Generate phantom cases (deterministic per seed) as studies."""
-    from cardiacmotion.phantom import make_echo_case, make_mr_case
+    from cardiacmotion import phantom
 
-    out = [phantom_study(make_mr_case(int(s), **options), f"mr-phantom-{s}") for s in mr_seeds]
-    out += [phantom_study(make_echo_case(int(s)), f"echo-phantom-{s}") for s in echo_seeds]
+    out = [phantom_study(phantom.make_mr_case(int(s), **options), f"mr-phantom-{s}") for s in mr_seeds]
+    if len(echo_seeds):
+        out += [phantom_study(phantom.make_echo_case(int(s)), f"echo-phantom-{s}") for s in echo_seeds]
     return out
 
 
