@@ -62,6 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sunnybrook", default="SCD0000201", help="comma-separated Sunnybrook studies to train on ('' none); the others stay held out")
     p.add_argument("--no-porcine", action="store_true")
     p.add_argument("--acdc", default=None, help="an ACDC-layout folder (patientNNN/...) to add")
+    p.add_argument("--mnms", default=None, help="an M&Ms-layout folder (<code>/<code>_sa[_gt].nii.gz) to add")
     p.add_argument("--camus", default=None, help="a CAMUS-layout folder (patientNNNN/...) to add")
     p.add_argument("--init", default=None, help="start from these weights (fine-tuning)")
     p.add_argument("--work-dir", default=None, help="log and intermediate checkpoints (default: a temp folder)")
@@ -103,6 +104,10 @@ def build_studies(args: argparse.Namespace, log) -> list:
         from cardiacmotion.training.layouts import acdc_studies
 
         studies += acdc_studies(Path(args.acdc))
+    if args.mnms:
+        from cardiacmotion.training.layouts import mnms_studies
+
+        studies += mnms_studies(Path(args.mnms))
     if args.camus:
         from cardiacmotion.training.layouts import camus_studies
 
@@ -227,7 +232,7 @@ def export(args: argparse.Namespace, net, cfg, info: dict, metrics: dict, speed:
                 "echo_phantoms": f"make_echo_case seeds {ECHO_PHANTOM_BASE}..{ECHO_PHANTOM_BASE + args.echo_phantoms - 1}",
                 "porcine": not args.no_porcine,
                 "sunnybrook": [s for s in (args.sunnybrook or "").split(",") if s],
-                "acdc": bool(args.acdc), "camus": bool(args.camus),
+                "acdc": bool(args.acdc), "mnms": bool(args.mnms), "camus": bool(args.camus),
             },
             "training": info,
             "accuracy": metrics,
