@@ -21,7 +21,7 @@ def test_forward_shapes_and_gradients():
     q = net.encode_key(img)
     assert q["k8"].shape == (2, 8, 8, 6) and q["k16"].shape == (2, 8, 4, 3)
     v8, v16 = net.encode_value(img, mask, q)
-    assert v8.shape == (2, 8, 8, 6) and v16.shape == (2, 8, 4, 3)
+    assert v8.shape == (2, 12, 8, 6) and v16.shape == (2, 12, 4, 3)
     logits = net.segment(q, q["k8"][:, None], q["k16"][:, None], v8[:, None], v16[:, None])
     assert logits.shape == (2, 4, 64, 48)
     logits.logsumexp(1).mean().backward()

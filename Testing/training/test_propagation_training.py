@@ -88,3 +88,34 @@ def test_a_few_iterations_lower_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_train_command_on_a_tiny_phantom(tmp_path):
+    """The CLI entry: a few iterations on one tiny phantom, exported with a manifest entry."""
+    phantom = pytest.importorskip("cardiacmotion.phantom")
+    if not hasattr(phantom, "make_mr_case"):
+        pytest.skip("the phantom module has no make_mr_case yet")
+    from cardiacmotion.cli.main import build_parser
+    from cardiacmotion.models.weights import read_manifest
+    from cardiacmotion.propagation.memory import load_network
+    from cardiacmotion.training import datasets
+
+    original = datasets.phantom_studies
+    case = phantom.make_mr_case(1000, phases=4, slices=4, grid=64)
+    study = datasets.phantom_study(case, "tiny")
+    datasets.phantom_studies = lambda *a, **k: [study]  # the tiny case instead of full-size ones
+    try:
+        args = build_parser().parse_args([
+            "train", "propagation", "--out", str(tmp_path / "w.pt"), "--model-id", "cstm-v9.9.9", "--arch", "tiny",
+            "--size", "48", "--iterations", "6", "--batch", "2", "--mr-phantoms", "1", "--echo-phantoms", "0",
+            "--sunnybrook", "", "--no-porcine", "--data-root", str(tmp_path), "--eval-mr", "0", "--eval-echo", "0",
+            "--work-dir", str(tmp_path / "work"), "--device", "cpu"])
+        assert args.func(args) == 0
+    finally:
+        datasets.phantom_studies = original
+    entry = read_manifest(tmp_path)["models"][0]
+    assert entry["id"] == "cstm-v9.9.9" and entry["command"].startswith("cardiacmotion train propagation")
+    net, info = load_network(tmp_path / "w.pt")
+    assert info["input_size"] == (48, 48) and info["id"] == "cstm-v9.9.9"
+    log = (tmp_path / "work" / "train.log.jsonl").read_text().splitlines()
+    assert any('"event": "iter"' in line for line in log)
