@@ -76,3 +76,10 @@ def test_manifest_entries_replace_by_id(tmp_path):
     (tmp_path / "models.json").write_text("{broken")
     with pytest.raises(WeightsError, match="not valid JSON"):
         read_manifest(tmp_path)
+
+
+def test_saved_bytes_depend_only_on_the_payload(tmp_path):
+    net = CSTM(TINY)
+    a = save_checkpoint(tmp_path / "a.pt", TINY.arch_id(), TINY.to_dict(), net.state_dict(), {"x": 1})
+    b = save_checkpoint(tmp_path / "other-name.pt", TINY.arch_id(), TINY.to_dict(), net.state_dict(), {"x": 1})
+    assert a == b

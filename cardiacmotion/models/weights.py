@@ -78,14 +78,23 @@ def write_manifest_entry(entry: dict, directory: Optional[PathLike] = None) -> P
 
 
 def save_checkpoint(path: PathLike, arch_id: str, config: dict, state_dict: dict, meta: dict) -> str:
-    """Write a weights file atomically; returns its sha256."""
+    """Write a weights file atomically; returns its sha256.
+
+    The bytes depend only on the payload (saved through a buffer: ``torch.save`` to a path names
+    the archive after the file, and the atomic temporary name is random), so a reproduced
+    training run gives the same sha256.
+    """
+    import io
+
     import torch
 
     from cardiacmotion.io.atomic import atomic_output
 
     payload = {"arch_id": arch_id, "config": config, "state_dict": state_dict, "meta": meta}
+    buf = io.BytesIO()
+    torch.save(payload, buf)
     with atomic_output(path) as tmp:
-        torch.save(payload, tmp)
+        Path(tmp).write_bytes(buf.getvalue())
     return sha256_of(path)
 
 

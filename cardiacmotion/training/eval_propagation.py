@@ -165,7 +165,7 @@ def measure_speed(net, size: int, phases: int = 20, slices: int = 12, crop: int 
     # CPU seconds / threads: what the run takes on idle cores (the wall clock here is shared)
     return {"cine": f"{phases}x{slices}", "crop": crop, "input_size": size, "threads": threads,
             "frames_per_s": round(phases * slices / best, 1), "seconds": round(best, 2),
-            "frames_per_cpu_s_per_thread": round(phases * slices * threads / max(best_cpu, 1e-9), 1),
+            "frames_per_s_from_cpu_time": round(phases * slices * threads / max(best_cpu, 1e-9), 1),
             "device": str(next(net.parameters()).device)}
 
 

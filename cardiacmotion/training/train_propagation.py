@@ -215,7 +215,9 @@ def export(args: argparse.Namespace, net, cfg, info: dict, metrics: dict, speed:
     if not out.parent.is_dir():
         raise InputError(f"output folder does not exist: {out.parent}")
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    meta = {"model_id": args.model_id, "input_size": [args.size, args.size], "capacity": 1, "training": info}
+    # only deterministic facts go into the file (its sha256 must reproduce); timings go to the manifest
+    meta = {"model_id": args.model_id, "input_size": [args.size, args.size], "capacity": 1,
+            "recipe": command_line(args, paths=False), "iterations": info["iterations"]}
     digest = save_checkpoint(out, cfg.arch_id(), cfg.to_dict(), state, meta)
     if not args.no_manifest:
         entry = {
@@ -246,14 +248,16 @@ def export(args: argparse.Namespace, net, cfg, info: dict, metrics: dict, speed:
     return digest
 
 
-def command_line(args: argparse.Namespace) -> str:
-    parts = ["cardiacmotion train propagation", f"--out {args.out}", f"--model-id {args.model_id}", f"--arch {args.arch}",
+def command_line(args: argparse.Namespace, paths: bool = True) -> str:
+    """The command that reproduces this run (``paths=False``: without --out / --data-root, which do not change the weights)."""
+    parts = ["cardiacmotion train propagation"] + ([f"--out {args.out}"] if paths else [])
+    parts += [f"--model-id {args.model_id}", f"--arch {args.arch}",
              f"--size {args.size}", f"--iterations {args.iterations}", f"--batch {args.batch}", f"--lr {args.lr}",
              f"--seed {args.seed}", f"--threads {args.threads}", f"--mr-phantoms {args.mr_phantoms}",
              f"--echo-phantoms {args.echo_phantoms}", f"--sunnybrook '{args.sunnybrook}'", f"--device {getattr(args, 'device', 'auto')}"]
     if args.no_porcine:
         parts.append("--no-porcine")
-    if args.data_root:
+    if args.data_root and paths:
         parts.append(f"--data-root {args.data_root}")
     return " ".join(parts)
 
