@@ -22,6 +22,12 @@ def seed_everything(seed: int, threads: Optional[int] = None) -> np.random.Gener
     torch.manual_seed(seed)
     if threads:
         torch.set_num_threads(int(threads))
+        try:  # OpenCV's own pool would oversubscribe the same cores (results do not depend on it)
+            import cv2
+
+            cv2.setNumThreads(1)
+        except ImportError:  # pragma: no cover
+            pass
     return np.random.default_rng(seed)
 
 
