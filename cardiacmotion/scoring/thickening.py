@@ -11,8 +11,7 @@ crossings, to a fraction of a pixel. Per segment (all rays of all slices of its 
   from the slice's ED centre (a fixed reference, so that a bulging segment reads as outward motion
   instead of dragging a floating centre with it).
 
-Classes (:class:`Thresholds`, defaults after the thickening literature, e.g. Holman et al. 1997,
-Sierra-Galan et al.): normal > 30 %, hypokinetic 10-30 %, akinetic < 10 %, dyskinetic when the wall
+Classes (:class:`Thresholds`, defaults as commonly used for MR systolic wall thickening): normal > 30 %, hypokinetic 10-30 %, akinetic < 10 %, dyskinetic when the wall
 thins in systole beyond ``dyskinetic_thinning_pct`` or the endocardium moves outward beyond
 ``dyskinetic_outward_mm``. The two dyskinesis tolerances absorb segmentation noise: a pixel of
 boundary jitter on an 8 mm wall is about 2-4 % of thickness and a few tenths of a mm on the mean
