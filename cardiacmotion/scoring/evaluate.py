@@ -139,3 +139,21 @@ def evaluate_phantom(
 ) -> dict:
     """Measure phantom MR cases (ground-truth labels in) and summarise the thickening method."""
     return summarise(measure_phantom_cases(seeds, cache_dir=cache_dir, progress=progress, **case_options), thresholds)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m cardiacmotion.scoring.evaluate [--cases N] [--start S] [--cache DIR]``: print the metrics JSON."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="thickening wall-motion scoring on phantom MR with ground-truth labels")
+    p.add_argument("--cases", type=int, default=30)
+    p.add_argument("--start", type=int, default=1000, help="first phantom seed")
+    p.add_argument("--cache", help="folder caching per-case measurements")
+    args = p.parse_args(argv)
+    result = evaluate_phantom(range(args.start, args.start + args.cases), cache_dir=args.cache)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
