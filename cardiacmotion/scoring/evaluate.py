@@ -44,6 +44,21 @@ def measure_case(image, labels, landmarks, truth: dict, ed_phase: Optional[int] 
     }
 
 
+def _code_fingerprint() -> str:
+    """Hash of the phantom and scoring sources, so a cache never outlives the code that made it."""
+    import hashlib
+
+    import cardiacmotion
+
+    root = Path(cardiacmotion.__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(list((root / "phantom").rglob("*.py")) + list((root / "scoring").glob("*.py"))):
+        if path.name != "evaluate.py" and path.name != "bullseye.py":
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def measure_phantom_cases(
     seeds: Iterable[int],
     cache_dir: Optional[Union[str, Path]] = None,
@@ -54,7 +69,8 @@ def measure_phantom_cases(
 
     Args:
         seeds: phantom seeds.
-        cache_dir: folder for one JSON per case (reused when present; key = seed + options).
+        cache_dir: folder for one JSON per case (reused when present; key = seed, options and a
+            hash of the phantom and scoring sources).
         progress: ``(fraction, message)`` callback.
         case_options: passed to :func:`cardiacmotion.phantom.make_mr_case`.
     """
@@ -62,6 +78,7 @@ def measure_phantom_cases(
 
     seeds = list(seeds)
     key = "-".join(f"{k}={case_options[k]}" for k in sorted(case_options)) or "default"
+    key += "-" + _code_fingerprint()
     out = []
     for n, seed in enumerate(seeds):
         path = Path(cache_dir) / f"mr-{seed}-{key}.json" if cache_dir else None
