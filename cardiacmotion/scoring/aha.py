@@ -125,6 +125,9 @@ class AhaFrame:
         slice_level: int8 ``[K]``: 0 basal, 1 mid, 2 apical, -1 not in a level.
         centres: ``[T, K, 3]`` RAS LV centre per phase and slice (cavity centroid, else myocardium
             centroid, else the slice's ED centre; NaN where the slice has no LV at all).
+        wall_centres: ``[T, K, 3]`` centroid of the whole LV (cavity + myocardium, i.e. inside the
+            epicardium) per phase and slice; it tracks the heart's translation while moving much
+            less than the cavity centroid with regional dysfunction.
         ed_phase: the phase the levels and the rotation sense were read at.
         rv_angle_deg: direction of the RV cavity seen from the LV (NaN without an RV label).
         base_at_slice0: whether slice 0 is the basal end.
@@ -137,11 +140,28 @@ class AhaFrame:
     septal_arc_deg: float
     slice_level: np.ndarray
     centres: np.ndarray
+    wall_centres: np.ndarray
     ed_phase: int
     rv_angle_deg: float
     base_at_slice0: bool
     landmark_centre: np.ndarray
     notes: list = field(default_factory=list)
+
+    def reference_centre(self, phase: int, k: int, reference: str = "wall") -> np.ndarray:
+        """The centre rays start from on slice ``k`` at ``phase``.
+
+        ``'fixed'``: the slice's ED cavity centroid; ``'cavity'``: this phase's cavity centroid;
+        ``'wall'``: the ED cavity centroid carried along by the displacement of the whole-LV
+        (epicardial) centroid since ED, i.e. following the heart's translation without being
+        dragged towards a bulging or akinetic wall as the cavity centroid is.
+        """
+        if reference == "fixed":
+            return self.centres[self.ed_phase, k]
+        if reference == "cavity":
+            return self.centres[phase, k]
+        if reference == "wall":
+            return self.centres[self.ed_phase, k] + self.wall_centres[phase, k] - self.wall_centres[self.ed_phase, k]
+        raise InputError(f"unknown reference {reference!r} (fixed, cavity or wall)")
 
     def levels(self) -> dict[str, list[int]]:
         """``{'basal': [slice indices], 'mid': [...], 'apical': [...]}`` (ascending slice index)."""
@@ -263,6 +283,7 @@ def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[in
 
     T, K = seg.phases, seg.slices
     centres = np.full((T, K, 3), np.nan)
+    wall_centres = np.full((T, K, 3), np.nan)
     ring = np.zeros(K, dtype=bool)
     cav_area = np.zeros(K)
     rv_area = np.zeros(K)
@@ -276,6 +297,9 @@ def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[in
                 centres[t, k] = world[cav].mean(axis=0)
             elif (sl == myo_label).any():
                 centres[t, k] = world[sl == myo_label].mean(axis=0)
+            lv = cav | (sl == myo_label)
+            if lv.any():
+                wall_centres[t, k] = world[lv].mean(axis=0)
         sl = labels[ed_phase, k]
         cav = sl == cav_label
         cav_area[k] = cav.sum()
@@ -289,6 +313,8 @@ def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[in
         if np.all(np.isfinite(ed_centre)):
             missing = ~np.isfinite(centres[:, k, 0])
             centres[missing, k] = ed_centre
+            missing = ~np.isfinite(wall_centres[:, k, 0])
+            wall_centres[missing, k] = wall_centres[ed_phase, k]
     ring_slices = np.flatnonzero(ring)
     if ring_slices.size < 3:
         raise InputError(
@@ -340,6 +366,7 @@ def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[in
         septal_arc_deg=phi_inf,
         slice_level=slice_level,
         centres=centres,
+        wall_centres=wall_centres,
         ed_phase=int(ed_phase),
         rv_angle_deg=rv_angle,
         base_at_slice0=bool(base_first),

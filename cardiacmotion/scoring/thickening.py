@@ -7,9 +7,10 @@ crossings, to a fraction of a pixel. Per segment (all rays of all slices of its 
 
 * wall thickness at ED and ES = interquantile (20-80 %) mean of ``epi - endo``;
 * systolic wall thickening % = ``(thickness_ES - thickness_ED) / thickness_ED x 100``;
-* endocardial radial excursion (mm, positive = inward) = the same mean of ``endo_ED - endo_ES``, measured
-  from the slice's ED centre (a fixed reference, so that a bulging segment reads as outward motion
-  instead of dragging a floating centre with it).
+* endocardial radial excursion (mm, positive = inward) = the same mean of ``endo_ED - endo_ES``.
+  The rays start from the slice's ED cavity centroid carried along by the displacement of the
+  whole-LV (epicardial) centroid: this follows the heart's translation in systole, while a floating
+  cavity centroid would be dragged towards a bulging wall and hide its outward motion.
 
 Classes (:class:`Thresholds`, defaults as commonly used for MR systolic wall thickening): normal > 30 %, hypokinetic 10-30 %, akinetic < 10 %, dyskinetic when the wall
 thins in systole beyond ``dyskinetic_thinning_pct`` or the endocardium moves outward beyond
@@ -86,7 +87,7 @@ def wall_profiles(
     n_rays: int = 360,
     step_mm: float = 0.2,
     r_max_mm: float = 80.0,
-    follow: bool = False,
+    reference: str = "wall",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Endocardial and epicardial radii along rays, for every level slice of one phase.
 
@@ -97,7 +98,8 @@ def wall_profiles(
         n_rays: rays per slice; ray ``a`` points at anatomical angle ``(a + 0.5) * 360 / n_rays``.
         step_mm: sampling step along the rays.
         r_max_mm: ray length.
-        follow: centre on this phase's LV centroid instead of the slice's ED centre.
+        reference: where the rays start (:meth:`AhaFrame.reference_centre`): ``'wall'`` (ED centre
+            carried with the heart's translation, default), ``'fixed'`` or ``'cavity'``.
     Returns:
         ``(endo, epi)`` float ``[K, n_rays]`` in mm; NaN on slices outside the levels and on rays
         that cross no closed myocardial wall.
@@ -110,7 +112,7 @@ def wall_profiles(
     myo_label = LV_MYO["MR"]
     cols = np.arange(n_rays)
     for k in np.flatnonzero(frame.slice_level >= 0):
-        c = frame.centres[phase if follow else frame.ed_phase, k]
+        c = frame.reference_centre(phase, int(k), reference)
         if not np.all(np.isfinite(c)):
             continue
         m = sample_slice((seg.array[phase, k] == myo_label).astype(np.float32), seg, int(k), polar_samples(frame, c, radii, angles))
@@ -151,12 +153,12 @@ def segment_measurements(
     ed_phase: int,
     es_phase: int,
     n_rays: int = 360,
-    follow: bool = False,
+    reference: str = "wall",
 ) -> dict[int, dict]:
     """Per segment: thickness at ED and ES (mm), thickening %, endocardial excursion (mm), ray count."""
     r_max = 1.5 * default_radius_mm(seg, frame, margin=1.0) + 10.0
-    endo_d, epi_d = wall_profiles(seg, frame, ed_phase, n_rays=n_rays, r_max_mm=r_max, follow=follow)
-    endo_s, epi_s = wall_profiles(seg, frame, es_phase, n_rays=n_rays, r_max_mm=r_max, follow=follow)
+    endo_d, epi_d = wall_profiles(seg, frame, ed_phase, n_rays=n_rays, r_max_mm=r_max, reference=reference)
+    endo_s, epi_s = wall_profiles(seg, frame, es_phase, n_rays=n_rays, r_max_mm=r_max, reference=reference)
     angles = (np.arange(n_rays) + 0.5) * (360.0 / n_rays)
     out: dict[int, dict] = {}
     for li, level in enumerate(LEVELS):
@@ -198,7 +200,7 @@ def score_thickening(
     es_phase: Optional[int] = None,
     thresholds: Optional[Thresholds] = None,
     n_rays: int = 360,
-    follow: bool = False,
+    reference: str = "wall",
 ) -> dict:
     """Score the 16 AHA segments from the segmentation's wall thickening (SCORES.json shape).
 
@@ -209,7 +211,7 @@ def score_thickening(
         ed_phase, es_phase: default from the LV cavity volume curve (max / min).
         thresholds: class boundaries (default :class:`Thresholds`).
         n_rays: rays per slice.
-        follow: measure around each phase's own LV centroid (default: the ED centre).
+        reference: ray origin per phase (:meth:`AhaFrame.reference_centre`; default ``'wall'``).
     Returns:
         dict with ``segments`` (16 objects: id, name, level, score, label, abnormal,
         thickening_pct, endocardial_excursion_mm, wall_thickness_ed_mm, wall_thickness_es_mm, rays),
@@ -228,7 +230,7 @@ def score_thickening(
     if ed == es:
         raise InputError(f"ED and ES are the same phase ({ed}): the LV does not contract in this segmentation")
     frame = orient(seg, landmarks, ed)
-    meas = segment_measurements(seg, frame, ed, es, n_rays=n_rays, follow=follow)
+    meas = segment_measurements(seg, frame, ed, es, n_rays=n_rays, reference=reference)
     segments = []
     for seg_id in ASSESSED_IDS:
         m = meas.get(seg_id, {"rays": 0})
@@ -262,5 +264,6 @@ def score_thickening(
         "ed_phase": ed,
         "es_phase": es,
         "thresholds": thresholds.to_dict(),
+        "reference": reference,
         "orientation": frame.describe(),
     }
