@@ -63,8 +63,8 @@ def test_outward_motion_without_thinning_is_dyskinetic():
     out = score_thickening(heart.image, heart.labels, heart.landmarks, ed_phase=0, es_phase=1)
     by_id = {s["id"]: s for s in out["segments"]}
     for seg_id in (4, 10, 15):
-        # 2.5 mm outward; the whole-LV centroid follows the bulge by about 2.5 / pi mm
-        assert -2.6 < by_id[seg_id]["endocardial_excursion_mm"] < -1.4
+        # 2.5 mm outward; the whole-LV centroid follows the bulge by about 0.8 (60 deg) to 1.1 mm (90 deg)
+        assert -2.6 < by_id[seg_id]["endocardial_excursion_mm"] < -1.2
         assert by_id[seg_id]["score"] == 4
     assert by_id[7]["score"] == 1 and by_id[1]["endocardial_excursion_mm"] > 2.0
 
