@@ -61,10 +61,6 @@ def polar_samples(
     return centre + radii_mm[:, None, None] * d[None, :, :]
 
 
-def _centre(frame: AhaFrame, t: int, k: int, follow: bool) -> np.ndarray:
-    return frame.centres[t if follow else frame.ed_phase, k]
-
-
 def polar_transform(
     image: Cine,
     frame: AhaFrame,
@@ -72,7 +68,7 @@ def polar_transform(
     n_angle: int = 360,
     r_max_mm: float = 60.0,
     slices: Optional[Sequence[int]] = None,
-    follow: bool = False,
+    reference: str = "fixed",
 ) -> np.ndarray:
     """Polar resampling of every phase of the chosen slices (MMSA eq. 1).
 
@@ -82,8 +78,9 @@ def polar_transform(
         n_radius, n_angle: grid size.
         r_max_mm: outer radius.
         slices: slice indices (default: every slice in a level).
-        follow: centre each phase on its own LV centroid (default: the slice's ED centre, as the
-            paper crops once per sequence, so that translation stays visible as motion).
+        reference: polar centre per phase (:meth:`AhaFrame.reference_centre`): ``'fixed'`` (the
+            slice's ED centre, default: the paper crops once per sequence), ``'wall'`` (follows the
+            heart's translation) or ``'cavity'`` (each phase's cavity centroid).
     Returns:
         float32 ``[len(slices), T, n_radius, n_angle]``.
     """
@@ -94,7 +91,7 @@ def polar_transform(
     out = np.zeros((len(slices), image.phases, n_radius, n_angle), dtype=np.float32)
     for n, k in enumerate(slices):
         for t in range(image.phases):
-            c = _centre(frame, t, k, follow)
+            c = frame.reference_centre(t, k, reference)
             if not np.all(np.isfinite(c)):
                 continue
             out[n, t] = sample_slice(image.array[t, k], image, k, polar_samples(frame, c, radii, angles))
@@ -135,7 +132,7 @@ def segment_sequences(
     size: tuple[int, int] = (32, 32),
     ed_phase: Optional[int] = None,
     r_max_mm: Optional[float] = None,
-    follow: bool = False,
+    reference: str = "fixed",
     start_at_ed: bool = True,
     normalise: bool = True,
     frame: Optional[AhaFrame] = None,
@@ -153,7 +150,7 @@ def segment_sequences(
         size: ``(R, A)`` radial and angular samples per segment.
         ed_phase: ED phase (default: largest LV cavity).
         r_max_mm: outer radius (default: 1.5 x the 95th percentile epicardial radius at ED).
-        follow: recentre each phase on its LV centroid.
+        reference: polar centre per phase (see :func:`polar_transform`).
         start_at_ed: roll the phase axis so that ED comes first.
         normalise: scale intensities to [0, 1] by robust percentiles of the whole cine.
     Returns:
@@ -181,6 +178,6 @@ def segment_sequences(
             lo, hi = spans[seg_id]
             angles = lo + (np.arange(n_a) + 0.5) * ((hi - lo) / n_a)
             for n, t in enumerate(phases):
-                c = _centre(frame, int(t), k, follow)
+                c = frame.reference_centre(int(t), k, reference)
                 out[seg_id - 1, n] = sample_slice(data[t, k], image, k, polar_samples(frame, c, radii, angles))
     return SegmentSequences(array=out, slices=chosen, spans_deg=spans, r_max_mm=r_max, phases=phases)
