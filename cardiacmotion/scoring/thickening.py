@@ -1,16 +1,18 @@
 """Training-free wall-motion scoring from systolic wall thickening and endocardial excursion.
 
-Per level slice and phase, rays are cast from the LV centre every ``360 / n_rays`` deg in the
+Per level slice and phase, rays are cast from an LV centre every ``360 / n_rays`` deg in the
 anatomical frame. Along a ray the LV myocardium indicator is interpolated bilinearly and the
 endocardial (entry) and epicardial (exit of the first myocardial run) radii are found at its 0.5
 crossings, to a fraction of a pixel. Per segment (all rays of all slices of its level):
 
-* wall thickness at ED and ES = interquantile (20-80 %) mean of ``epi - endo``;
+* wall thickness at ED and ES = interquantile (20-80 %) mean of ``epi - endo`` on rays from that
+  phase's cavity centroid (closest to the wall normal);
 * systolic wall thickening % = ``(thickness_ES - thickness_ED) / thickness_ED x 100``;
-* endocardial radial excursion (mm, positive = inward) = the same mean of ``endo_ED - endo_ES``.
-  The rays start from the slice's ED cavity centroid carried along by the displacement of the
-  whole-LV (epicardial) centroid: this follows the heart's translation in systole, while a floating
-  cavity centroid would be dragged towards a bulging wall and hide its outward motion.
+* endocardial radial excursion (mm, positive = inward) = the same mean of ``endo_ED - endo_ES`` on
+  rays from the slice's ED cavity centroid carried along by the displacement of the whole-LV
+  (epicardial) centroid: this follows the heart's systolic translation (a fixed centre reads a
+  2 mm sway as 2 mm of outward motion on one side), while the floating cavity centroid is dragged
+  towards a bulging wall and hides its outward motion.
 
 Classes (:class:`Thresholds`, defaults as commonly used for MR systolic wall thickening): normal > 30 %, hypokinetic 10-30 %, akinetic < 10 %, dyskinetic when the wall
 thins in systole beyond ``dyskinetic_thinning_pct`` or the endocardium moves outward beyond
@@ -153,12 +155,25 @@ def segment_measurements(
     ed_phase: int,
     es_phase: int,
     n_rays: int = 360,
-    reference: str = "wall",
+    thickness_reference: str = "cavity",
+    excursion_reference: str = "wall",
 ) -> dict[int, dict]:
-    """Per segment: thickness at ED and ES (mm), thickening %, endocardial excursion (mm), ray count."""
+    """Per segment: thickness at ED and ES (mm), thickening %, endocardial excursion (mm), ray count.
+
+    Thickness is measured on rays from each phase's own cavity centroid (rays then cross the wall
+    closest to its normal); excursion on rays from the ED centre carried with the heart
+    (:meth:`AhaFrame.reference_centre`), so that it is a displacement in a frame that follows the
+    heart's translation but not the cavity's deformation.
+    """
     r_max = 1.5 * default_radius_mm(seg, frame, margin=1.0) + 10.0
-    endo_d, epi_d = wall_profiles(seg, frame, ed_phase, n_rays=n_rays, r_max_mm=r_max, reference=reference)
-    endo_s, epi_s = wall_profiles(seg, frame, es_phase, n_rays=n_rays, r_max_mm=r_max, reference=reference)
+    # every reference coincides at ED (the ED cavity centroid): one ED profile serves both
+    at_ed = wall_profiles(seg, frame, ed_phase, n_rays=n_rays, r_max_mm=r_max, reference="fixed")
+    profiles = {
+        ref: (at_ed, wall_profiles(seg, frame, es_phase, n_rays=n_rays, r_max_mm=r_max, reference=ref))
+        for ref in {thickness_reference, excursion_reference}
+    }
+    (endo_d, epi_d), (endo_s, epi_s) = profiles[thickness_reference]
+    (xendo_d, _), (xendo_s, _) = profiles[excursion_reference]
     angles = (np.arange(n_rays) + 0.5) * (360.0 / n_rays)
     out: dict[int, dict] = {}
     for li, level in enumerate(LEVELS):
@@ -168,9 +183,10 @@ def segment_measurements(
             cols = ids == seg_id
             th_d = (epi_d[ks][:, cols] - endo_d[ks][:, cols]).ravel()
             th_s = (epi_s[ks][:, cols] - endo_s[ks][:, cols]).ravel()
-            exc = (endo_d[ks][:, cols] - endo_s[ks][:, cols]).ravel()
+            exc = (xendo_d[ks][:, cols] - xendo_s[ks][:, cols]).ravel()
             both = np.isfinite(th_d) & np.isfinite(th_s)
-            if both.sum() == 0:
+            moved = np.isfinite(exc)
+            if both.sum() == 0 or moved.sum() == 0:
                 out[seg_id] = {"rays": 0}
                 continue
             ted, tes = _robust_mean(th_d[both]), _robust_mean(th_s[both])
@@ -179,7 +195,7 @@ def segment_measurements(
                 "wall_thickness_ed_mm": ted,
                 "wall_thickness_es_mm": tes,
                 "thickening_pct": (tes - ted) / max(ted, 1e-6) * 100.0,
-                "endocardial_excursion_mm": _robust_mean(exc[both]),
+                "endocardial_excursion_mm": _robust_mean(exc[moved]),
             }
     return out
 
@@ -200,7 +216,8 @@ def score_thickening(
     es_phase: Optional[int] = None,
     thresholds: Optional[Thresholds] = None,
     n_rays: int = 360,
-    reference: str = "wall",
+    thickness_reference: str = "cavity",
+    excursion_reference: str = "wall",
 ) -> dict:
     """Score the 16 AHA segments from the segmentation's wall thickening (SCORES.json shape).
 
@@ -211,7 +228,8 @@ def score_thickening(
         ed_phase, es_phase: default from the LV cavity volume curve (max / min).
         thresholds: class boundaries (default :class:`Thresholds`).
         n_rays: rays per slice.
-        reference: ray origin per phase (:meth:`AhaFrame.reference_centre`; default ``'wall'``).
+        thickness_reference, excursion_reference: ray origins per phase for the two measurements
+            (:meth:`AhaFrame.reference_centre`: ``'cavity'``, ``'wall'`` or ``'fixed'``).
     Returns:
         dict with ``segments`` (16 objects: id, name, level, score, label, abnormal,
         thickening_pct, endocardial_excursion_mm, wall_thickness_ed_mm, wall_thickness_es_mm, rays),
@@ -230,7 +248,9 @@ def score_thickening(
     if ed == es:
         raise InputError(f"ED and ES are the same phase ({ed}): the LV does not contract in this segmentation")
     frame = orient(seg, landmarks, ed)
-    meas = segment_measurements(seg, frame, ed, es, n_rays=n_rays, reference=reference)
+    meas = segment_measurements(
+        seg, frame, ed, es, n_rays=n_rays, thickness_reference=thickness_reference, excursion_reference=excursion_reference
+    )
     segments = []
     for seg_id in ASSESSED_IDS:
         m = meas.get(seg_id, {"rays": 0})
@@ -264,6 +284,6 @@ def score_thickening(
         "ed_phase": ed,
         "es_phase": es,
         "thresholds": thresholds.to_dict(),
-        "reference": reference,
+        "references": {"thickness": thickness_reference, "excursion": excursion_reference},
         "orientation": frame.describe(),
     }
