@@ -1,7 +1,8 @@
 """Thickening scoring on phantom MR with ground-truth labels meets the issue's targets.
 
 The full evaluation (>= 30 cases) is `python -m cardiacmotion.scoring.evaluate --cases 30`; this test
-runs fewer cases (cached per case in pytest's cache folder between runs) and checks the same targets.
+runs 5 held-out cases (about 10 s each to build; cached per case in pytest's cache folder between
+runs) and checks the same targets.
 """
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ if not hasattr(phantom, "make_mr_case"):
 
 from cardiacmotion.scoring.evaluate import measure_phantom_cases, summarise  # noqa: E402
 
-N_CASES = 12
-FIRST_SEED = 1000
+N_CASES = 5
+FIRST_SEED = 2000  # held out: the centre references were chosen on seeds 1000-1039
 
 
 @pytest.fixture(scope="module")
 def records(request):
-    cache = request.config.cache.mkdir("cardiacmotion-scoring-phantom") if request.config.cache else None
+    store = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    cache = store.mkdir("cardiacmotion-scoring-phantom") if store is not None else None
     return measure_phantom_cases(range(FIRST_SEED, FIRST_SEED + N_CASES), cache_dir=cache)
 
 
