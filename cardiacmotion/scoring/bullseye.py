@@ -76,7 +76,7 @@ def _draw(
     from cardiacmotion.io.atomic import atomic_output
 
     fig = Figure(figsize=(5.2, 5.0), dpi=110)
-    ax = fig.add_axes([0.04, 0.12, 0.72, 0.78])
+    ax = fig.add_axes([0.04, 0.12, 0.72, 0.78] if colorbar else [0.1, 0.12, 0.8, 0.78])
     for sec in bullseye_geometry():
         sid = sec["id"]
         wedge = Wedge(
@@ -109,7 +109,8 @@ def _draw(
     fig.suptitle(title, fontsize=10)
     if legend:
         handles = [Patch(facecolor=c, edgecolor="black", label=lab) for lab, c in legend]
-        fig.legend(handles=handles, loc="center right", fontsize=7.5, frameon=False)
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False,
+                   handlelength=1.2, columnspacing=0.9)
     if colorbar:
         from matplotlib.cm import ScalarMappable
 
@@ -150,5 +151,5 @@ def write_thickening_bullseye(
         v = s.get("thickening_pct")
         if v is not None:
             colours[s["id"]] = to_hex(cmap(norm(v)))
-            texts[s["id"]] = f"{v:.0f}%"
+            texts[s["id"]] = f"{int(round(v))}%"
     _draw(colours, path, title, colorbar=(cmap, norm, "thickening %"), texts=texts)
