@@ -86,3 +86,15 @@ def test_bad_landmarks():
     lm["LV center"] = lm["LV center"] + 1000.0
     with pytest.raises(InputError, match="outside"):
         orient(heart.labels, lm)
+
+
+def test_region_all_covers_level_slices():
+    heart = make_heart(anterior_deg=15.0)
+    frame = orient(heart.labels, heart.landmarks)
+    every = segment_map(heart.labels, heart.landmarks, region="all", frame=frame)
+    myo = segment_map(heart.labels, heart.landmarks, frame=frame)
+    level = frame.slice_level >= 0
+    assert (every[:, level] > 0).all() and not every[:, ~level].any()
+    on_myo = heart.labels.array == 2
+    np.testing.assert_array_equal(every[on_myo & (myo > 0)], myo[on_myo & (myo > 0)])
+    assert every.max() == 16 and every.dtype == np.int8
