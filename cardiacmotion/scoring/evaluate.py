@@ -59,10 +59,19 @@ def _code_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def _labels_only_supported() -> bool:
+    try:
+        from cardiacmotion.phantom import mr
+    except ImportError:  # pragma: no cover
+        return False
+    return "image" in getattr(mr, "MR_OPTIONS", ())
+
+
 def measure_phantom_cases(
     seeds: Iterable[int],
     cache_dir: Optional[Union[str, Path]] = None,
     progress: Optional[Callable[[float, str], None]] = None,
+    labels_only: bool = True,
     **case_options,
 ) -> list[dict]:
     """Build phantom MR cases and measure them (ground-truth labels as the segmentation).
@@ -72,11 +81,15 @@ def measure_phantom_cases(
         cache_dir: folder for one JSON per case (reused when present; key = seed, options and a
             hash of the phantom and scoring sources).
         progress: ``(fraction, message)`` callback.
+        labels_only: skip rendering the image (the thickening method reads only the labels, and the
+            phantom's labels do not depend on the image); ignored if the phantom cannot.
         case_options: passed to :func:`cardiacmotion.phantom.make_mr_case`.
     """
     from cardiacmotion.phantom import make_mr_case
 
     seeds = list(seeds)
+    if labels_only and _labels_only_supported():
+        case_options = {"image": False, **case_options}
     key = "-".join(f"{k}={case_options[k]}" for k in sorted(case_options)) or "default"
     key += "-" + _code_fingerprint()
     out = []
