@@ -27,6 +27,7 @@ def records(request):
 
 def test_phantom_targets(records):
     result = summarise(records)
+    print(result)  # shown with -s: the numbers behind the assertions
     assert result["segments"] == 16 * N_CASES
     assert result["accuracy_4way"] >= 0.75, result
     assert result["accuracy_abnormal"] >= 0.90, result
