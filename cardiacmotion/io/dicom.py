@@ -310,7 +310,8 @@ def _assemble(s: _Series, source: str) -> Cine:
         "trigger_times_ms": np.round(trig, 4).tolist(),
         "trigger_times_reliable": bool(reliable),
         "rr_interval_ms": [None if not np.isfinite(v) else float(v) for v in rr],
-        "files": [[str(h.path) for h in sl] for sl in ordered],
+        "files": [[str(h.path) for h in sl] for sl in ordered],  # [K][T]
+        "instance_numbers": [[h.instance for h in sl] for sl in ordered],  # [K][T]
     }
     return Cine(arr, lps_to_ras_matrix(ijk_to_lps), frame_times, modality="MR", view="SAX" if k > 1 else "", meta=meta)
 
