@@ -77,8 +77,8 @@ def read_image(
     except ImportError as exc:  # pragma: no cover - a reader not built yet
         raise InputError(f"no reader for {fmt} files in this build ({exc})") from exc
     kwargs = {}
-    if fmt == "video":
-        kwargs["spacing"] = spacing
+    if fmt in ("video", "dicom-dir", "dicom-file"):
+        kwargs["spacing"] = spacing  # ultrasound DICOM without a region calibration needs it too
     cine = reader(p, **kwargs)
     if modality:
         cine.modality = modality.upper()
