@@ -21,6 +21,26 @@ def _frame_times(dt: float, t: int) -> tuple[np.ndarray, bool]:
     return np.arange(t) * (dt * 1000.0 if dt < 1.0 else dt), True
 
 
+def _check_data_file(path: Path) -> None:
+    """MetaIO prints to stderr (outside Python) when the data file is missing: check first."""
+    if path.suffix.lower() != ".mhd":
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536).decode("latin-1")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    for line in head.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "ElementDataFile":
+            name = value.strip()
+            if name and name.upper() != "LOCAL" and not name.upper().startswith("LIST") and "%" not in name:
+                if not (path.parent / name).is_file():
+                    raise InputError(f"cannot read {path}: its data file {name} is missing")
+            return
+    raise InputError(f"cannot read {path}: not a MetaImage header (no ElementDataFile)")
+
+
 def read_mhd(path: Path, three_d: str = "time") -> Cine:
     """Read an MHD/MHA image.
 
@@ -31,6 +51,7 @@ def read_mhd(path: Path, three_d: str = "time") -> Cine:
     """
     import SimpleITK as sitk
 
+    _check_data_file(path)
     try:
         img = sitk.ReadImage(str(path))
     except RuntimeError as exc:
