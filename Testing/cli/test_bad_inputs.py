@@ -113,6 +113,14 @@ def _mhd_without_raw(d: Path) -> list:
     return [str(d / "x.mhd")]
 
 
+def _mhd_short_raw(d: Path) -> list:
+    (d / "s.mhd").write_text(
+        "ObjectType = Image\nNDims = 3\nDimSize = 40 40 3\nElementType = MET_FLOAT\nElementDataFile = s.raw\n"
+    )
+    (d / "s.raw").write_bytes(bytes(100))
+    return [str(d / "s.mhd")]
+
+
 CLI_CASES: list[tuple[str, Callable[[Path], list], str]] = [
     ("missing file", _missing, "no such file"),
     ("text file named .nii.gz", _text_as_nifti, "cannot read NIfTI"),
@@ -126,7 +134,8 @@ CLI_CASES: list[tuple[str, Callable[[Path], list], str]] = [
     ("folder without DICOM", _empty_folder, "no DICOM images"),
     ("video without --spacing", _video_without_spacing, "--spacing"),
     ("corrupt .seq.nrrd", _corrupt_seqnrrd, "cannot read NRRD"),
-    ("MHD without its RAW", _mhd_without_raw, "cannot read"),
+    ("MHD without its RAW", _mhd_without_raw, "data file x.raw is missing"),
+    ("MHD with a short RAW", _mhd_short_raw, "the header needs 19200"),
 ]
 
 

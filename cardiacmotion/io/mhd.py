@@ -21,8 +21,14 @@ def _frame_times(dt: float, t: int) -> tuple[np.ndarray, bool]:
     return np.arange(t) * (dt * 1000.0 if dt < 1.0 else dt), True
 
 
+_MET_BYTES = {
+    "MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4,
+    "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8, "MET_ULONG_LONG": 8, "MET_FLOAT": 4, "MET_DOUBLE": 8,
+}
+
+
 def _check_data_file(path: Path) -> None:
-    """MetaIO prints to stderr (outside Python) when the data file is missing: check first."""
+    """MetaIO prints to stderr (outside Python) on a missing or short data file: check first."""
     if path.suffix.lower() != ".mhd":
         return
     try:
@@ -30,15 +36,30 @@ def _check_data_file(path: Path) -> None:
             head = f.read(65536).decode("latin-1")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    fields = {}
     for line in head.splitlines():
         key, _, value = line.partition("=")
+        fields[key.strip()] = value.strip()
         if key.strip() == "ElementDataFile":
-            name = value.strip()
-            if name and name.upper() != "LOCAL" and not name.upper().startswith("LIST") and "%" not in name:
-                if not (path.parent / name).is_file():
-                    raise InputError(f"cannot read {path}: its data file {name} is missing")
-            return
-    raise InputError(f"cannot read {path}: not a MetaImage header (no ElementDataFile)")
+            break
+    name = fields.get("ElementDataFile")
+    if not name:
+        raise InputError(f"cannot read {path}: not a MetaImage header (no ElementDataFile)")
+    if name.upper() == "LOCAL" or name.upper().startswith("LIST") or "%" in name:
+        return
+    data = path.parent / name
+    if not data.is_file():
+        raise InputError(f"cannot read {path}: its data file {name} is missing")
+    if fields.get("CompressedData", "False").lower() == "true":
+        return
+    try:
+        dims = [int(v) for v in fields.get("DimSize", "").split()]
+        channels = int(fields.get("ElementNumberOfChannels", "1"))
+        nbytes = int(np.prod(dims)) * channels * _MET_BYTES[fields.get("ElementType", "")]
+    except (ValueError, KeyError):
+        return  # let SimpleITK judge an unusual header
+    if data.stat().st_size < nbytes:
+        raise InputError(f"cannot read {path}: {name} holds {data.stat().st_size} bytes, the header needs {nbytes}")
 
 
 def read_mhd(path: Path, three_d: str = "time") -> Cine:
