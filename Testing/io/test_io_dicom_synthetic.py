@@ -114,3 +114,18 @@ def test_ultrasound_frame_time_vector_and_grey(tmp_path):
     cine = read_dicom(path)
     np.testing.assert_allclose(cine.frame_times_ms, [0, 20, 50, 70])
     assert cine.meta["frame_times_reliable"] is True
+
+
+def test_ultrasound_without_calibration_needs_spacing(tmp_path):
+    import pydicom
+
+    path = tmp_path / "echo.dcm"
+    write_us_cine(path, frames=3, rgb=False)
+    ds = pydicom.dcmread(path)
+    del ds.SequenceOfUltrasoundRegions
+    ds.save_as(path)
+    with pytest.raises(InputError, match="--spacing"):
+        read_image(path)
+    cine = read_image(path, spacing=[0.2])
+    np.testing.assert_allclose(cine.spacing[:2], [0.2, 0.2])
+    assert cine.meta["spacing_source"] == "given spacing"

@@ -55,7 +55,8 @@ def read_image(
         path: file or DICOM folder.
         modality: 'MR' / 'US' to override what the file says (None: from the file).
         view: 'SAX', 'A4C', 'A2C', ... to override what the file says.
-        spacing: pixel spacing (mm) for formats without one (AVI/MP4).
+        spacing: pixel spacing (mm) for formats without one (AVI/MP4, ultrasound DICOM without
+            a region calibration).
     Raises:
         InputError: missing file, unknown or corrupt format, inconsistent geometry.
     """
