@@ -65,9 +65,9 @@ class _Params:
     def __init__(self, rng: np.random.Generator, options: dict):
         o = options
         self.phases = int(o.get("phases") or rng.integers(20, 31))
-        self.pixel = float(o.get("pixel_mm") or rng.uniform(1.3, 1.8))
+        self.pixel = float(o.get("pixel_mm") or rng.uniform(1.4, 1.8))
         self.spacing = float(o.get("slice_spacing_mm") or rng.uniform(8.0, 10.0))
-        n = int(o.get("grid") or rng.integers(64, 89) * 2)
+        n = int(o.get("grid") or rng.integers(72, 97) * 2)
         self.grid = n
         self.rr_ms = float(rng.uniform(750.0, 1100.0))
         self.scores = motion.pattern_from_options(rng, o.get("wall_motion"))
@@ -100,8 +100,10 @@ class _Params:
         self.pap = [(float(rng.uniform(25.0, 55.0)), float(rng.uniform(3.5, 5.5))),
                     (float(rng.uniform(255.0, 290.0)), float(rng.uniform(3.5, 5.5)))]
         comb = smooth_field((N_BINS,), rng, 2.0, 1.0)
-        self.trab_comb = np.clip(comb, 0.0, None)  # where trabeculae protrude into the cavity
-        self.trab_depth = float(rng.uniform(1.5, 3.0))
+        self.trab_comb = np.clip(comb - 0.3, 0.0, 0.8)  # where trabeculae protrude into the cavity
+        self.trab_depth = float(rng.uniform(1.2, 2.5))
+        fat = smooth_field((N_BINS,), rng, 25.0, 1.0)
+        self.fat_mm = np.clip(1.0 + 2.5 * fat, 0.0, 7.0)  # pericardial fat thickness around the heart
         # placement
         self.center0 = rng.uniform(-12.0, 12.0, 2)
         self.tilt = rng.normal(0.0, 0.08, 2)  # LV axis not exactly normal to the slices (mm per mm)
@@ -122,24 +124,31 @@ def _background(p: _Params, x: np.ndarray, y: np.ndarray, z: float, rng: np.rand
     """Static thorax around the heart on one slice (in-plane mm relative to the ED LV centre)."""
     bx, by = x - p.body_shift[0], y - p.body_shift[1]
     img = np.zeros(x.shape)
-    body = (bx + 15.0) ** 2 / 175.0**2 + (by - 45.0) ** 2 / 125.0**2
     # ellipse signed distances approximated by (normalised radius - 1) x semi-minor axis
-    d_body = (np.sqrt(body) - 1.0) * 125.0
+    d_body = (np.hypot((bx + 15.0) / 185.0, (by - 40.0) / 135.0) - 1.0) * 135.0
     paint(img, soft_inside(d_body, p.pixel), FAT)  # subcutaneous fat
-    paint(img, soft_inside(d_body + 12.0, p.pixel), 0.22)  # chest-wall muscle
+    paint(img, soft_inside(d_body + 10.0 + 4.0 * np.sin(bx / 23.0), p.pixel), 0.2)  # chest-wall muscle
     paint(img, soft_inside(d_body + 24.0, p.pixel), TISSUE)
-    # liver in the inferior slices, lungs on both sides
-    liver_w = np.clip((z - 30.0) / 50.0, 0.0, 1.0)
+    # liver in the inferior slices, lungs on both sides wrapping the heart
+    liver_w = float(np.clip((z - 25.0) / 45.0, 0.0, 1.0))
     if liver_w > 0:
-        d_liv = (np.hypot((bx + 70.0) / 85.0, (by - 85.0) / 55.0) - 1.0) * 55.0
-        paint(img, soft_inside(d_liv, p.pixel) * liver_w, 0.42)
-    for cx, cy, ax, ay in ((92.0, -5.0, 52.0, 78.0), (-118.0, 5.0, 48.0, 72.0)):
+        d_liv = (np.hypot((bx + 75.0) / 90.0, (by - 80.0) / 60.0) - 1.0) * 60.0
+        paint(img, soft_inside(d_liv, p.pixel) * liver_w, 0.4)
+    heart_r = p.a + p.wall + 7.0
+    d_heart = np.hypot(x, y) - heart_r
+    d_heart_rv = np.hypot(x + 0.6 * heart_r, y + 0.1 * heart_r) - heart_r * 1.05
+    clear = np.minimum(d_heart, d_heart_rv)  # the lungs stop at the pericardium
+    for cx, cy, ax, ay in ((68.0, 10.0, 62.0, 95.0), (-112.0, -5.0, 58.0, 88.0)):
         d = (np.hypot((bx - cx) / ax, (by - cy) / ay) - 1.0) * min(ax, ay)
-        paint(img, soft_inside(d, p.pixel), LUNG)
+        paint(img, soft_inside(np.maximum(d, -clear), p.pixel), LUNG)
+    # pulmonary vessels: a few grey dots in the lungs
+    for _ in range(10):
+        vx, vy = rng.uniform(-170, 130), rng.uniform(-90, 100)
+        paint(img, soft_inside(np.hypot(bx - vx, by - vy) - rng.uniform(1.5, 3.5), p.pixel) * (img < 0.1), 0.3)
     # descending aorta (bright blood), vertebral body and canal
-    paint(img, soft_inside(np.hypot(bx - 38.0, by - 72.0) - 11.0, p.pixel), 0.85)
-    paint(img, soft_inside(np.hypot(bx + 2.0, by - 110.0) - 20.0, p.pixel), 0.45)
-    paint(img, soft_inside(np.hypot(bx + 2.0, by - 140.0) - 7.0, p.pixel), 0.75)
+    paint(img, soft_inside(np.hypot(bx - 30.0, by - 78.0) - 11.0, p.pixel), 0.85)
+    paint(img, soft_inside(np.hypot(bx + 8.0, by - 112.0) - 20.0, p.pixel), 0.45)
+    paint(img, soft_inside(np.hypot(bx + 8.0, by - 142.0) - 7.0, p.pixel), 0.75)
     tex = 1.0 + smooth_field(x.shape, rng, 3.0, 0.07)
     return img * tex
 
@@ -205,25 +214,33 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
     sx = gx[None] - p.breath_hold[:, 0, None, None] - p.center0[0]
     sy = gy[None] - p.breath_hold[:, 1, None, None] - p.center0[1]
     bg = np.stack([_background(p, sx[k], sy[k], float(z_centres[k]), rng) for k in range(K)])
+    # the heart is rendered in a box around it only (the thorax is static)
+    half = p.a + p.wall + p.rv_height + p.rv_wall + 30.0
+    lo = np.clip(np.floor((p.center0 - half - coords[0]) / p.pixel).astype(int), 0, n)
+    hi = np.clip(np.ceil((p.center0 + half - coords[0]) / p.pixel).astype(int) + 1, 0, n)
+    roi = (slice(None), slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+    sx_full, sy_full, bg_full = sx, sy, bg
+    sx, sy, bg = (a[roi].astype(np.float32) for a in (sx, sy, bg))
+    rn = sx.shape[1:]
 
     labels = np.zeros((T, K, n, n), dtype=np.uint8)
-    image = np.zeros((T, K, n, n), dtype=np.float64)
+    image = np.zeros((T, K, n, n), dtype=np.float32)
     ed_tables = None
 
     def render(t: int, radial_k: np.ndarray, thick_k: np.ndarray):
         s = float(p.s[t])
         r_endo, r_epi, r_rv, in_lv, z_m = _lv_tables(p, z_sub, s, np.repeat(radial_k, 3, 0), np.repeat(thick_k, 3, 0))
         # LV centre: tilt along the axis plus a small systolic sway
-        cx = p.tilt[0] * z_sub + p.sway[0] * s
-        cy = p.tilt[1] * z_sub + p.sway[1] * s
+        cx = (p.tilt[0] * z_sub + p.sway[0] * s).astype(np.float32)
+        cy = (p.tilt[1] * z_sub + p.sway[1] * s).astype(np.float32)
         dx = np.repeat(sx, 3, 0) - cx[:, None, None]
         dy = np.repeat(sy, 3, 0) - cy[:, None, None]
         rho = np.hypot(dx, dy)
         phi = np.degrees(np.arctan2(-dy, dx)) % 360.0
         bins = np.minimum((phi * (N_BINS / 360.0)).astype(np.int64), N_BINS - 1)
-        e_endo = _lookup(r_endo, bins)
-        e_epi = _lookup(r_epi, bins)
-        e_rv = _lookup(r_rv, bins)
+        e_endo = _lookup(r_endo.astype(np.float32), bins)
+        e_epi = _lookup(r_epi.astype(np.float32), bins)
+        e_rv = _lookup(r_rv.astype(np.float32), bins)
         has_rv = e_rv > e_epi + 1e-6
         img = np.repeat(bg, 3, 0).copy()
         px = p.pixel
@@ -241,7 +258,7 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
             r_ins = np.maximum(_lookup(r_epi, np.full_like(bins[:, :1, :1], int(ang * N_BINS / 360.0))), 1.0)
             fx, fy = (r_ins + 4.0) * np.cos(a), -(r_ins + 4.0) * np.sin(a)
             paint(img, soft_inside(np.hypot(dx - fx, dy - fy) - 6.0, px) * (e_epi > 0), FAT)
-        paint(img, soft_inside(rho - np.maximum(e_epi, e_rv + p.rv_wall) - 2.0, px) * (e_epi > 0) * 0.5, FAT)
+        paint(img, soft_inside(rho - np.maximum(e_epi, e_rv + p.rv_wall) - p.fat_mm[bins], px) * (e_epi > 0), FAT)
         # RV free wall and cavity, LV myocardium and cavity
         paint(img, soft_inside(rho - (e_rv + p.rv_wall), px) * has_rv, MYO)
         paint(img, soft_inside(rho - e_rv, px) * has_rv, BLOOD)
@@ -262,13 +279,16 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
             d = np.hypot(dx - fx, dy - fy) - pr
             paint(img, soft_inside(d, px) * (pr > 0.5), MYO * 1.05)
             papillary_masks.append(d)
-        img = img.reshape(K, 3, n, n).mean(axis=1)
+        full = bg_full.copy()
+        full[roi] = img.reshape(K, 3, *rn).mean(axis=1)
         c = slice(1, None, 3)  # the centre sub-plane gives the labels
-        lab = np.zeros((K, n, n), dtype=np.uint8)
+        lab = np.zeros((K,) + rn, dtype=np.uint8)
         lab[(rho[c] < e_rv[c]) & has_rv[c] & (rho[c] >= e_epi[c])] = 1
         lab[rho[c] < e_epi[c]] = 2
         lab[rho[c] < e_endo[c]] = 3
-        return img, lab, (r_endo[c], r_epi[c], r_rv[c], in_lv[c], z_m[c], cx[c], cy[c])
+        lab_full = np.zeros((K, n, n), dtype=np.uint8)
+        lab_full[roi] = lab
+        return full, lab_full, (r_endo[c], r_epi[c], r_rv[c], in_lv[c], z_m[c], cx[c], cy[c])
 
     # ED first (wall motion does not matter at s = 0): it fixes the AHA levels
     zeros = np.zeros((K, 16))
@@ -292,8 +312,8 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
 
     # scanner effects: PSF blur, coil bias, Rician noise, intensity scale
     image = ndimage.gaussian_filter(image, (0, 0, 0.5, 0.5))
-    bias = coil_bias(gx, gy, rng, p.bias)
-    image = image * bias[None, None]
+    bias = coil_bias(gx, gy, rng, p.bias).astype(np.float32)
+    image *= bias[None, None]
     image = rician(image, p.noise, rng) * p.scale
 
     # geometry: pixel (i, j) centre at (coords[i], coords[j]) in-plane, slice k at z_centres[k]

@@ -39,8 +39,9 @@ def coil_bias(x_mm: np.ndarray, y_mm: np.ndarray, rng: np.random.Generator, stre
 
 def rician(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Magnitude of a complex signal with Gaussian noise on both channels (Rician statistics)."""
-    re = signal + rng.normal(0.0, sigma, signal.shape)
-    im = rng.normal(0.0, sigma, signal.shape)
+    signal = np.asarray(signal, dtype=np.float32)
+    re = signal + np.float32(sigma) * rng.standard_normal(signal.shape, dtype=np.float32)
+    im = np.float32(sigma) * rng.standard_normal(signal.shape, dtype=np.float32)
     return np.sqrt(re * re + im * im)
 
 
