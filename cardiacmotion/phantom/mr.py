@@ -164,8 +164,11 @@ def _lv_tables(p: _Params, z_slice: np.ndarray, s: float, radial: np.ndarray, th
     z_m = (z_slice - base) / lam  # material long-axis position (ED mm from the base)
     lepi = p.l_endo + p.wall_apex
     r_endo_ed = _ellipsoid_radius(z_m, p.a, p.z_eq, p.l_endo, p.top)
-    r_epi_ed = _ellipsoid_radius(z_m, p.a + p.wall, p.z_eq, lepi, p.top + p.wall)
-    w_ed = np.clip(r_epi_ed - r_endo_ed, 0.0, None)
+    # wall thickness follows the material level (thinner toward the apex), then an apical cap
+    f = np.clip((z_m - p.z_eq) / (p.l_endo - p.z_eq), 0.0, 1.0)
+    wall_z = p.wall - (p.wall - p.wall_apex) * f**2
+    cap = p.wall_apex * np.sqrt(np.clip(1.0 - ((z_m - p.l_endo) / p.wall_apex) ** 2, 0.0, None))
+    w_ed = np.where(z_m <= p.l_endo, wall_z, cap)
     r_endo = r_endo_ed[:, None] * (1.0 - radial * s)
     r_epi = r_endo + w_ed[:, None] * (1.0 + thick * s)
     in_lv = (z_m >= 0.0) & (z_m <= lepi)
@@ -196,12 +199,15 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         **options: ``wall_motion`` (None/'random', 'balanced', 'normal', 'hypokinetic',
             'akinetic', 'dyskinetic', a class 1-4, or 16 explicit scores), ``phases``, ``slices``,
             ``grid`` (pixels per side), ``pixel_mm``, ``slice_spacing_mm``, ``noise``
-            (Rician sigma relative to blood), ``breath_hold_mm`` (per-slice shift std; None: random).
+            (Rician sigma relative to blood), ``breath_hold_mm`` (per-slice shift std; None: random),
+            ``image`` (False: labels and truth only, the image stays zero; much faster).
 
     Returns:
         A :class:`PhantomCase` (labels: 1 RV cavity, 2 LV myocardium, 3 LV cavity).
     """
     rng = np.random.default_rng(int(seed))
+    tex_rng = np.random.default_rng([int(seed), 7])  # texture and noise: own stream, so labels never depend on it
+    with_image = bool(options.get("image", True))
     p = _Params(rng, options)
     n, K, T = p.grid, p.slices, p.phases
     coords = (np.arange(n) - (n - 1) / 2.0) * p.pixel
@@ -213,7 +219,13 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
     # per-slice pixel coordinates relative to the ED LV centre (breath-hold shifts move the anatomy)
     sx = gx[None] - p.breath_hold[:, 0, None, None] - p.center0[0]
     sy = gy[None] - p.breath_hold[:, 1, None, None] - p.center0[1]
-    bg = np.stack([_background(p, sx[k], sy[k], float(z_centres[k]), rng) for k in range(K)])
+    if with_image:
+        bg = np.stack([_background(p, sx[k], sy[k], float(z_centres[k]), tex_rng) for k in range(K)])
+    else:
+        bg = np.zeros((K, n, n))
+    nsub = 3 if with_image else 1
+    if not with_image:
+        z_sub = z_centres.copy()
     # the heart is rendered in a box around it only (the thorax is static)
     half = p.a + p.wall + p.rv_height + p.rv_wall + 30.0
     lo = np.clip(np.floor((p.center0 - half - coords[0]) / p.pixel).astype(int), 0, n)
@@ -224,17 +236,16 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
     rn = sx.shape[1:]
 
     labels = np.zeros((T, K, n, n), dtype=np.uint8)
-    image = np.zeros((T, K, n, n), dtype=np.float32)
-    ed_tables = None
+    image = np.zeros((T, K, n, n), dtype=np.float32) if with_image else None
 
     def render(t: int, radial_k: np.ndarray, thick_k: np.ndarray):
         s = float(p.s[t])
-        r_endo, r_epi, r_rv, in_lv, z_m = _lv_tables(p, z_sub, s, np.repeat(radial_k, 3, 0), np.repeat(thick_k, 3, 0))
+        r_endo, r_epi, r_rv, in_lv, z_m = _lv_tables(p, z_sub, s, np.repeat(radial_k, nsub, 0), np.repeat(thick_k, nsub, 0))
         # LV centre: tilt along the axis plus a small systolic sway
         cx = (p.tilt[0] * z_sub + p.sway[0] * s).astype(np.float32)
         cy = (p.tilt[1] * z_sub + p.sway[1] * s).astype(np.float32)
-        dx = np.repeat(sx, 3, 0) - cx[:, None, None]
-        dy = np.repeat(sy, 3, 0) - cy[:, None, None]
+        dx = np.repeat(sx, nsub, 0) - cx[:, None, None]
+        dy = np.repeat(sy, nsub, 0) - cy[:, None, None]
         rho = np.hypot(dx, dy)
         phi = np.degrees(np.arctan2(-dy, dx)) % 360.0
         bins = np.minimum((phi * (N_BINS / 360.0)).astype(np.int64), N_BINS - 1)
@@ -242,6 +253,16 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         e_epi = _lookup(r_epi.astype(np.float32), bins)
         e_rv = _lookup(r_rv.astype(np.float32), bins)
         has_rv = e_rv > e_epi + 1e-6
+        c = slice(1, None, 3) if nsub == 3 else slice(None)  # the centre sub-plane gives the labels
+        lab = np.zeros((K,) + rn, dtype=np.uint8)
+        lab[(rho[c] < e_rv[c]) & has_rv[c] & (rho[c] >= e_epi[c])] = 1
+        lab[rho[c] < e_epi[c]] = 2
+        lab[rho[c] < e_endo[c]] = 3
+        lab_full = np.zeros((K, n, n), dtype=np.uint8)
+        lab_full[roi] = lab
+        tables = (r_endo[c], r_epi[c], r_rv[c], in_lv[c], z_m[c], cx[c], cy[c])
+        if not with_image:
+            return None, lab_full, tables
         img = np.repeat(bg, 3, 0).copy()
         px = p.pixel
         # atrium and aortic root above the moving base plane
@@ -269,7 +290,6 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         trab = soft_inside(rho - e_endo, px) * soft_inside(e_endo - p.trab_depth * (1 + s) - rho, px)
         paint(img, np.clip(trab * comb, 0, 1) * (e_endo > 4.0), MYO)
         pap_level = np.clip(np.minimum((z_m - 0.3 * p.l_endo) / 8.0, (0.88 * p.l_endo - z_m) / 8.0), 0.0, 1.0)
-        papillary_masks = []
         for ang, rad in p.pap:
             a = np.radians(ang)
             r_at = _lookup(r_endo, np.full_like(bins[:, :1, :1], int(ang * N_BINS / 360.0)))
@@ -278,20 +298,11 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
             fx, fy = ctr * np.cos(a), -ctr * np.sin(a)
             d = np.hypot(dx - fx, dy - fy) - pr
             paint(img, soft_inside(d, px) * (pr > 0.5), MYO * 1.05)
-            papillary_masks.append(d)
         full = bg_full.copy()
         full[roi] = img.reshape(K, 3, *rn).mean(axis=1)
-        c = slice(1, None, 3)  # the centre sub-plane gives the labels
-        lab = np.zeros((K,) + rn, dtype=np.uint8)
-        lab[(rho[c] < e_rv[c]) & has_rv[c] & (rho[c] >= e_epi[c])] = 1
-        lab[rho[c] < e_epi[c]] = 2
-        lab[rho[c] < e_endo[c]] = 3
-        lab_full = np.zeros((K, n, n), dtype=np.uint8)
-        lab_full[roi] = lab
-        return full, lab_full, (r_endo[c], r_epi[c], r_rv[c], in_lv[c], z_m[c], cx[c], cy[c])
+        return full, lab_full, tables
 
     # ED first (wall motion does not matter at s = 0): it fixes the AHA levels
-    zeros = np.zeros((K, 16))
     img0, lab0, ed_tables = render(0, np.zeros((K, N_BINS)), np.zeros((K, N_BINS)))
     myo_slices = [k for k in range(K) if np.any(lab0[k] == 2)]
     levels = {name: [int(v) for v in part] for name, part in zip(("basal", "mid", "apical"), np.array_split(myo_slices, 3))}
@@ -305,16 +316,21 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         lev = level_of.get(k, "basal" if k < (myo_slices[0] if myo_slices else 0) else "apical")
         radial_k[k] = motion.angular_profile(p.radial, p.phi_ant, p.phi_inf, lev, N_BINS)
         thick_k[k] = motion.angular_profile(p.thick, p.phi_ant, p.phi_inf, lev, N_BINS)
-    del zeros
-    image[0], labels[0] = img0, lab0
+    labels[0] = lab0
+    if with_image:
+        image[0] = img0
     for t in range(1, T):
-        image[t], labels[t], _ = render(t, radial_k, thick_k)
+        img_t, labels[t], _ = render(t, radial_k, thick_k)
+        if with_image:
+            image[t] = img_t
 
-    # scanner effects: PSF blur, coil bias, Rician noise, intensity scale
-    image = ndimage.gaussian_filter(image, (0, 0, 0.5, 0.5))
-    bias = coil_bias(gx, gy, rng, p.bias).astype(np.float32)
-    image *= bias[None, None]
-    image = rician(image, p.noise, rng) * p.scale
+    if with_image:  # scanner effects: PSF blur, coil bias, Rician noise, intensity scale
+        image = ndimage.gaussian_filter(image, (0, 0, 0.5, 0.5))
+        bias = coil_bias(gx, gy, tex_rng, p.bias).astype(np.float32)
+        image *= bias[None, None]
+        image = rician(image, p.noise, tex_rng) * p.scale
+    else:  # labels-only cases (fast parameter sweeps): the image is an empty placeholder
+        image = np.zeros((T, K, n, n), dtype=np.float32)
 
     # geometry: pixel (i, j) centre at (coords[i], coords[j]) in-plane, slice k at z_centres[k]
     m = np.eye(4)
