@@ -90,6 +90,6 @@ def test_deterministic_and_views_differ():
 
 
 def test_ef_spread_over_seeds():
-    efs = [make_echo_case(s, "A4C", frames=30).truth["lv_ef_pct"] for s in range(6)]
+    efs = [make_echo_case(s, "A4C", frames=30, image=False).truth["lv_ef_pct"] for s in range(6)]
     print("echo EF over seeds:", np.round(efs, 1))
     assert all(10.0 <= e <= 80.0 for e in efs) and max(efs) - min(efs) > 15.0

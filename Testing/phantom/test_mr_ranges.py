@@ -9,7 +9,7 @@ import pytest
 from cardiacmotion.phantom import make_mr_case
 from cardiacmotion.phantom.motion import TERRITORIES, sector_index
 
-SEEDS = range(24)
+SEEDS = range(20)
 
 
 @pytest.fixture(scope="module")

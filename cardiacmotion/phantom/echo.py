@@ -93,7 +93,8 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         seed: random seed; the same seed (and view) gives the same case.
         view: 'A4C' (LV, LA, RV, RA) or 'A2C' (LV, LA).
         **options: ``frames`` (default 30-80 over one cycle), ``pixel_mm``, ``rows``, ``columns``,
-            ``ef_pct`` (design EF; the truth is measured on the labels).
+            ``ef_pct`` (design EF; the truth is measured on the labels), ``image`` (False: labels,
+            landmarks and truth only; the image stays zero).
 
     Returns:
         A :class:`PhantomCase` (labels: 1 LV cavity, 2 LV myocardium, 3 left atrium) whose truth has
@@ -103,6 +104,8 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
     if view not in ("A4C", "A2C"):
         raise InputError(f"unknown echo view {view!r} (expected A4C or A2C)")
     rng = np.random.default_rng([int(seed), 1 if view == "A4C" else 2])
+    tex_rng = np.random.default_rng([int(seed), 1 if view == "A4C" else 2, 7])  # texture: own stream
+    with_image = bool(options.get("image", True))
     p = _EchoParams(rng, view, options)
     H, W, T, px = p.rows, p.cols, p.frames, p.pixel
     xs = (np.arange(W) - (W - 1) / 2.0) * px
@@ -117,9 +120,9 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
 
     eu = np.array([np.cos(p.tilt), -np.sin(p.tilt)])  # across the LV, toward the lateral wall
     ev = np.array([np.sin(p.tilt), np.cos(p.tilt)])  # along the LV axis, apex -> base
-    bg_tex = np.clip(1.0 + smooth_field((H, W), rng, 5.0, 0.6), 0.15, None)
+    bg_tex = np.clip(1.0 + smooth_field((H, W), tex_rng, 5.0, 0.6), 0.15, None)
     # static complex speckle field in end-diastolic coordinates (warped with the heart)
-    c0 = [ndimage.gaussian_filter(rng.standard_normal((H, W)), p.speckle_psf) for _ in range(2)]
+    c0 = [ndimage.gaussian_filter(tex_rng.standard_normal((H, W)), p.speckle_psf) for _ in range(2)]
 
     image = np.zeros((T, 1, H, W), dtype=np.float32)
     labels = np.zeros((T, 1, H, W), dtype=np.uint8)
@@ -144,6 +147,20 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         la_c = length + 0.42 * la_h
         d_la = (np.hypot(u / p.la_width, (v - la_c) / (0.58 * la_h)) - 1.0) * p.la_width
         d_la_cut = np.maximum(d_la, length - v)
+        d_epi_cut = np.maximum(d_epi, v - length)
+        # labels (pixel centres)
+        lab = np.zeros((H, W), dtype=np.uint8)
+        lab[d_la_cut < 0] = 3
+        lab[d_epi_cut < 0] = 2
+        lab[d_endo < 0] = 1
+        lab[in_sector == 0] = 0  # only what is imaged is labelled
+        labels[t, 0] = lab
+        lm_frames["Apex"].append((apex[0], apex[1]))
+        for name, side in (("Mitral annulus septal", -1.0), ("Mitral annulus lateral", 1.0)):
+            uu = side * (a_ann * (p.asym if side < 0 else 1.0))
+            lm_frames[name].append((apex[0] + uu * eu[0] + length * ev[0], apex[1] + uu * eu[1] + length * ev[1]))
+        if not with_image:
+            continue
         e = E_TISSUE * bg_tex
         if view == "A4C":
             rv_len = length - 4.0
@@ -162,7 +179,6 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         paint(e, soft_inside(d_la_cut - 2.0, px), E_WALL)
         paint(e, soft_inside(d_la_cut, px), E_BLOOD)
         # pericardium (bright), myocardium, cavity
-        d_epi_cut = np.maximum(d_epi, v - length)
         peri = soft_inside(d_epi_cut - 2.5, px) * (1.0 - soft_inside(d_epi_cut, px))
         paint(e, peri * (1.0 - soft_inside(u, px) * (view == "A4C")), E_PERI)  # no pericardium on the septum
         paint(e, soft_inside(d_epi_cut, px), E_MYO)
@@ -179,13 +195,6 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
             tip_v = length + 1.5 - leaf * np.sin(ang)
             d_leaf = _segment_distance(u, v, (base_u, length), (tip_u, tip_v)) - 0.8
             paint(e, soft_inside(d_leaf, px), E_VALVE)
-        # labels (pixel centres)
-        lab = np.zeros((H, W), dtype=np.uint8)
-        lab[d_la_cut < 0] = 3
-        lab[d_epi_cut < 0] = 2
-        lab[d_endo < 0] = 1
-        lab[in_sector == 0] = 0  # only what is imaged is labelled
-        labels[t, 0] = lab
         # speckle: part moves with the heart (warped from ED coordinates), part decorrelates
         scale_u = p.a / a
         scale_v = p.length / length
@@ -195,29 +204,15 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         x_ed = p.apex[0] + u_ed * eu[0] + v_ed * ev[0]
         y_ed = p.apex[1] + u_ed * eu[1] + v_ed * ev[1]
         coords = np.stack([(y_ed - ys[0]) / px, (x_ed - xs[0]) / px])
-        fresh = [ndimage.gaussian_filter(rng.standard_normal((H, W)), p.speckle_psf) for _ in range(2)]
+        fresh = [ndimage.gaussian_filter(tex_rng.standard_normal((H, W)), p.speckle_psf) for _ in range(2)]
         k = np.sqrt(1.0 - p.persist**2)
         re = p.persist * ndimage.map_coordinates(c0[0], coords, order=1, mode="reflect") + k * fresh[0]
         im = p.persist * ndimage.map_coordinates(c0[1], coords, order=1, mode="reflect") + k * fresh[1]
         env = e * np.hypot(re, im)
-        lm_frames["Apex"].append((apex[0], apex[1]))
-        for name, side in (("Mitral annulus septal", -1.0), ("Mitral annulus lateral", 1.0)):
-            uu = side * (a_ann * (p.asym if side < 0 else 1.0))
-            lm_frames[name].append((apex[0] + uu * eu[0] + length * ev[0], apex[1] + uu * eu[1] + length * ev[1]))
         image[t, 0] = env
     # image formation common to all frames: clutter, drop-out, attenuation, log compression, sector
-    env = image[:, 0].astype(np.float64)
-    env /= np.mean(env[:, sector > 0.5]) + 1e-9
-    clutter = 0.35 * np.exp(-gy / 12.0)
-    drop = np.ones((H, W))
-    for th0, width, depth in p.dropout:
-        drop *= 1.0 - depth * np.exp(-0.5 * ((theta - th0 * p.sector_half) / width) ** 2)
-    env = env * drop * np.exp(-p.atten * gy) + clutter * np.abs(rng.standard_normal((T, H, W))) * 0.5
-    env += 0.004 * np.abs(rng.standard_normal(env.shape))
-    ref = np.percentile(env[:, sector > 0.5], 99.5)
-    db = 20.0 * np.log10(np.maximum(env / ref, 1e-6))
-    img = np.clip((db + p.dynamic_db) / p.dynamic_db, 0.0, 1.0) * 255.0 * sector
-    image[:, 0] = img.astype(np.float32)
+    if with_image:
+        image[:, 0] = _form_image(image[:, 0], p, sector, theta, gy, tex_rng)
 
     # geometry: i right, j depth (down = inferior in the scanner frame), one 1 mm thick slice
     m = np.eye(4)
@@ -239,6 +234,23 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
     landmarks = {name: per_frame[name][0] for name in per_frame}
     truth = _echo_truth(img_cine, labels, per_frame, p, seed)
     return PhantomCase(img_cine, lab_cine, seed_cine, 0, landmarks, truth)
+
+
+def _form_image(env, p, sector, theta, gy, tex_rng):
+    """Backscatter envelopes (T, H, W) -> log-compressed 0-255 sector images."""
+    T, H, W = env.shape
+    env = env.astype(np.float64)
+    env /= np.mean(env[:, sector > 0.5]) + 1e-9
+    clutter = 0.35 * np.exp(-gy / 12.0)
+    drop = np.ones((H, W))
+    for th0, width, depth in p.dropout:
+        drop *= 1.0 - depth * np.exp(-0.5 * ((theta - th0 * p.sector_half) / width) ** 2)
+    env = env * drop * np.exp(-p.atten * gy) + clutter * np.abs(tex_rng.standard_normal((T, H, W))) * 0.5
+    env += 0.004 * np.abs(tex_rng.standard_normal(env.shape))
+    ref = np.percentile(env[:, sector > 0.5], 99.5)
+    db = 20.0 * np.log10(np.maximum(env / ref, 1e-6))
+    img = np.clip((db + p.dynamic_db) / p.dynamic_db, 0.0, 1.0) * 255.0 * sector
+    return img.astype(np.float32)
 
 
 def _bullet_width(v, a, a_ann, v_eq, length):
