@@ -66,9 +66,14 @@ def test_landmarks_on_the_right_structures(cases):
 
 
 def test_base_descends_basal_slice_loses_lv(cases):
-    lost = sum(1 for c in cases if (c.labels.array[0, 0] == 3).any()
-               and not (c.labels.array[c.truth["es_phase"], 0] == 3).any())
-    assert lost >= len(cases) // 2
+    """Through-plane motion: the basal slice shows (mostly) atrium at ES, never more LV than at ED."""
+    lost = 0
+    for c in cases:
+        ed = (c.labels.array[0, 0] == 3).sum()
+        es = (c.labels.array[c.truth["es_phase"], 0] == 3).sum()
+        assert ed > 0 and es <= ed
+        lost += es < 0.5 * ed
+    assert lost >= 0.8 * len(cases)
 
 
 def _wall_thickness(lab: np.ndarray, centre: np.ndarray, phi_deg: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ CLASS_NAMES = {1: "normal", 2: "hypokinetic", 3: "akinetic", 4: "dyskinetic"}
 #: Per class: (radial endocardial shortening fraction range, wall thickening fraction range) at ES.
 #: Negative radial shortening = outward systolic motion; negative thickening = thinning.
 CLASS_MOTION = {
-    1: ((0.28, 0.43), (0.40, 0.60)),
+    1: ((0.30, 0.45), (0.40, 0.60)),
     2: ((0.05, 0.15), (0.12, 0.28)),
     3: ((-0.01, 0.02), (0.00, 0.06)),
     4: ((-0.12, -0.06), (-0.20, -0.10)),

@@ -85,6 +85,8 @@ class _Params:
         self.s = motion.contraction_curve(self.phases, rng)
         # slices: the first a little below the ED base, enough to pass the apex
         self.z0 = float(rng.uniform(2.0, 6.0))
+        self.base_tan = float(np.tan(np.radians(rng.uniform(10.0, 20.0))))  # mitral plane tilt
+        self.base_dir = float(rng.uniform(np.pi * 0.6, np.pi * 1.1))  # in-plane direction where the base is higher
         lepi = self.l_endo + self.wall_apex
         k = int(np.clip(int(np.ceil((lepi - self.z0) / self.spacing)) + 1, 8, 12))
         self.slices = int(o.get("slices") or k)
@@ -163,7 +165,7 @@ def _lv_tables(p: _Params, z_slice: np.ndarray, s: float, radial: np.ndarray, th
     lam = (p.l_endo - base) / p.l_endo
     z_m = (z_slice - base) / lam  # material long-axis position (ED mm from the base)
     lepi = p.l_endo + p.wall_apex
-    r_endo_ed = _ellipsoid_radius(z_m, p.a, p.z_eq, p.l_endo, p.top)
+    r_endo_ed = _ellipsoid_radius(np.maximum(z_m, 0.0), p.a, p.z_eq, p.l_endo, p.top)
     # wall thickness follows the material level (thinner toward the apex), then an apical cap
     f = np.clip((z_m - p.z_eq) / (p.l_endo - p.z_eq), 0.0, 1.0)
     wall_z = p.wall - (p.wall - p.wall_apex) * f**2
@@ -171,7 +173,9 @@ def _lv_tables(p: _Params, z_slice: np.ndarray, s: float, radial: np.ndarray, th
     w_ed = np.where(z_m <= p.l_endo, wall_z, cap)
     r_endo = r_endo_ed[:, None] * (1.0 - radial * s)
     r_epi = r_endo + w_ed[:, None] * (1.0 + thick * s)
-    in_lv = (z_m >= 0.0) & (z_m <= lepi)
+    # the base plane is oblique to the slices: a slice just above its centre still cuts part of the LV
+    margin = p.base_tan * (p.a + p.wall + 5.0) / lam
+    in_lv = (z_m >= -margin) & (z_m <= lepi)
     r_endo = np.where(in_lv[:, None], r_endo, 0.0)
     r_epi = np.where(in_lv[:, None], r_epi, 0.0)
     # RV crescent between the insertion angles, tapering toward the RV apex
@@ -252,10 +256,19 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         e_endo = _lookup(r_endo.astype(np.float32), bins)
         e_epi = _lookup(r_epi.astype(np.float32), bins)
         e_rv = _lookup(r_rv.astype(np.float32), bins)
-        has_rv = e_rv > e_epi + 1e-6
+        # the oblique base plane, per pixel: above it the LV gives way to atrium and aortic root
+        q = dx * np.float32(np.cos(p.base_dir)) - dy * np.float32(np.sin(p.base_dir))
+        lam = (p.l_endo - p.descent * s) / p.l_endo
+        z_px = (z_sub[:, None, None].astype(np.float32) - np.float32(p.descent * s) - np.float32(p.base_tan) * q) / np.float32(lam)
+        above_px = z_px < 0.0
+        rv_above = z_px < -8.0
+        has_rv = (e_rv > e_epi + 1e-6) & ~rv_above
+        e_epi_raw = e_epi
+        e_endo = np.where(above_px, np.float32(0.0), e_endo)
+        e_epi = np.where(above_px, np.float32(0.0), e_epi)
         c = slice(1, None, 3) if nsub == 3 else slice(None)  # the centre sub-plane gives the labels
         lab = np.zeros((K,) + rn, dtype=np.uint8)
-        lab[(rho[c] < e_rv[c]) & has_rv[c] & (rho[c] >= e_epi[c])] = 1
+        lab[(rho[c] < e_rv[c]) & has_rv[c] & (rho[c] >= e_epi_raw[c])] = 1
         lab[rho[c] < e_epi[c]] = 2
         lab[rho[c] < e_endo[c]] = 3
         lab_full = np.zeros((K, n, n), dtype=np.uint8)
@@ -266,7 +279,7 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         img = np.repeat(bg, 3, 0).copy()
         px = p.pixel
         # atrium and aortic root above the moving base plane
-        above = (z_m < 0.0)[:, None, None]
+        above = above_px & (rho < e_epi_raw + 4.0)
         la = soft_inside(np.hypot(dx + 4.0, dy - 6.0) - 0.85 * p.a, px) * above
         paint(img, soft_inside(np.hypot(dx + 4.0, dy - 6.0) - 0.85 * p.a - 2.5, px) * above, MYO)
         paint(img, la, BLOOD)
@@ -278,8 +291,8 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
             a = np.radians(ang)
             r_ins = np.maximum(_lookup(r_epi, np.full_like(bins[:, :1, :1], int(ang * N_BINS / 360.0))), 1.0)
             fx, fy = (r_ins + 4.0) * np.cos(a), -(r_ins + 4.0) * np.sin(a)
-            paint(img, soft_inside(np.hypot(dx - fx, dy - fy) - 6.0, px) * (e_epi > 0), FAT)
-        paint(img, soft_inside(rho - np.maximum(e_epi, e_rv + p.rv_wall) - p.fat_mm[bins], px) * (e_epi > 0), FAT)
+            paint(img, soft_inside(np.hypot(dx - fx, dy - fy) - 6.0, px) * (e_epi_raw > 0), FAT)
+        paint(img, soft_inside(rho - np.maximum(e_epi_raw, e_rv + p.rv_wall) - p.fat_mm[bins], px) * (e_epi_raw > 0), FAT)
         # RV free wall and cavity, LV myocardium and cavity
         paint(img, soft_inside(rho - (e_rv + p.rv_wall), px) * has_rv, MYO)
         paint(img, soft_inside(rho - e_rv, px) * has_rv, BLOOD)
