@@ -84,6 +84,7 @@ class _EchoParams:
                         for _ in range(int(rng.integers(1, 3)))]
         self.speckle_psf = (float(rng.uniform(0.3, 0.45)) / self.pixel, float(rng.uniform(0.8, 1.2)) / self.pixel)
         self.persist = float(rng.uniform(0.75, 0.9))
+        self.blur_psf = (0.5 / self.pixel, float(rng.uniform(1.2, 1.8)) / self.pixel)
 
 
 def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
@@ -123,6 +124,7 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
     bg_tex = np.clip(1.0 + smooth_field((H, W), tex_rng, 5.0, 0.6), 0.15, None)
     # static complex speckle field in end-diastolic coordinates (warped with the heart)
     c0 = [ndimage.gaussian_filter(tex_rng.standard_normal((H, W)), p.speckle_psf) for _ in range(2)]
+    myo_tex = np.clip(1.0 + smooth_field((H, W), tex_rng, 4.0 / px, 0.3), 0.4, None)
 
     image = np.zeros((T, 1, H, W), dtype=np.float32)
     labels = np.zeros((T, 1, H, W), dtype=np.uint8)
@@ -181,7 +183,7 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         # pericardium (bright), myocardium, cavity
         peri = soft_inside(d_epi_cut - 2.5, px) * (1.0 - soft_inside(d_epi_cut, px))
         paint(e, peri * (1.0 - soft_inside(u, px) * (view == "A4C")), E_PERI)  # no pericardium on the septum
-        paint(e, soft_inside(d_epi_cut, px), E_MYO)
+        paint(e, soft_inside(d_epi_cut, px), E_MYO * myo_tex)
         paint(e, soft_inside(d_endo, px), E_BLOOD)
         # mitral leaflets: open toward the apex in diastolic filling, closed in systole
         ds = p.s[(t + 1) % T] - s
@@ -208,6 +210,8 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         k = np.sqrt(1.0 - p.persist**2)
         re = p.persist * ndimage.map_coordinates(c0[0], coords, order=1, mode="reflect") + k * fresh[0]
         im = p.persist * ndimage.map_coordinates(c0[1], coords, order=1, mode="reflect") + k * fresh[1]
+        # the beam's point-spread function blurs the echogenicity map (wider laterally)
+        e = ndimage.gaussian_filter(e, p.blur_psf)
         env = e * np.hypot(re, im)
         image[t, 0] = env
     # image formation common to all frames: clutter, drop-out, attenuation, log compression, sector

@@ -140,9 +140,10 @@ def _background(p: _Params, x: np.ndarray, y: np.ndarray, z: float, rng: np.rand
     d_heart = np.hypot(x, y) - heart_r
     d_heart_rv = np.hypot(x + 0.6 * heart_r, y + 0.1 * heart_r) - heart_r * 1.05
     clear = np.minimum(d_heart, d_heart_rv)  # the lungs stop at the pericardium
+    wobble = smooth_field(x.shape, rng, 20.0 / p.pixel, 5.0)  # irregular lung borders
     for cx, cy, ax, ay in ((68.0, 10.0, 62.0, 95.0), (-112.0, -5.0, 58.0, 88.0)):
-        d = (np.hypot((bx - cx) / ax, (by - cy) / ay) - 1.0) * min(ax, ay)
-        paint(img, soft_inside(np.maximum(d, -clear), p.pixel), LUNG)
+        d = (np.hypot((bx - cx) / ax, (by - cy) / ay) - 1.0) * min(ax, ay) + wobble
+        paint(img, soft_inside(np.maximum(np.maximum(d, -clear), d_body + 22.0), p.pixel), LUNG)  # inside the ribcage
     # pulmonary vessels: a few grey dots in the lungs
     for _ in range(10):
         vx, vy = rng.uniform(-170, 130), rng.uniform(-90, 100)

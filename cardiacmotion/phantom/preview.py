@@ -35,11 +35,19 @@ def mr_preview(path: Path, seed: int = 9) -> Path:
     k = t["seed_slice"]
     fig, axes = plt.subplots(1, 5, figsize=(17, 3.8), gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.3]})
     vmax = float(np.percentile(case.image.array[:, k], 99.7))
+    # the raw panels show the whole field of view, the labelled ones zoom on the heart
+    jj, ii = np.nonzero(case.labels.array[0, k] > 0)
+    half = int(70 / case.image.spacing[0])
+    ci, cj = int(ii.mean()), int(jj.mean())
+    zoom = (max(ci - half, 0), ci + half, cj + half, max(cj - half, 0))
     for col, (phase, name) in enumerate(((t["ed_phase"], "ED"), (t["es_phase"], "ES"))):
         img = case.image.array[phase, k]
         for sub, with_contours in ((0, False), (1, True)):
             ax = axes[2 * col + sub]
             ax.imshow(img, cmap="gray", vmin=0, vmax=vmax)
+            if with_contours:
+                ax.set_xlim(zoom[0], zoom[1])
+                ax.set_ylim(zoom[2], zoom[3])
             if with_contours:
                 _contours(ax, case.labels.array[phase, k], MR_COLOURS)
             ax.set_title(f"MR mid slice {k}, {name} (phase {phase})" + (" + labels" if with_contours else ""), fontsize=8)
