@@ -115,3 +115,22 @@ def test_regional_thickening_follows_the_class():
     # clinical ranges: normal ~40-60 %, hypokinetic ~10-30 %, akinetic < 10 %, dyskinetic thinning
     assert set(means) == {1, 2, 3, 4}
     assert means[1] > 35.0 and 10.0 < means[2] < 35.0 and -3.0 < means[3] < 10.0 and means[4] < 0.0
+
+
+def test_forced_patterns_keep_the_anatomy_and_order_the_function():
+    efs = {}
+    for cls, name in ((1, "normal"), (2, "hypokinetic"), (3, "akinetic"), (4, "dyskinetic")):
+        c = make_mr_case(7, wall_motion=name, image=False, phases=20)
+        assert [s["score"] for s in c.truth["segments"]] == [cls] * 16
+        assert c.truth["motion_score_index"] == float(cls)
+        efs[cls] = c.truth["lv_ef_pct"]
+    # (an all-dyskinetic heart grows in systole, so its label-derived ED / ES swap: not compared)
+    assert efs[1] > 50.0 and efs[1] > efs[2] > efs[3]
+
+
+def test_bad_options_are_input_errors():
+    from cardiacmotion.errors import InputError
+
+    for kwargs in ({"phase": 20}, {"phases": 1}, {"wall_motion": [1, 2]}, {"wall_motion": "sleepy"}):
+        with pytest.raises(InputError):
+            make_mr_case(0, image=False, **kwargs)

@@ -17,7 +17,11 @@ from cardiacmotion.cine import Cine
 from cardiacmotion.errors import InputError
 from cardiacmotion.phantom import motion
 from cardiacmotion.phantom.case import PhantomCase
+from cardiacmotion.phantom.mr import _opt
 from cardiacmotion.phantom.texture import paint, smooth_field, soft_inside
+
+#: Options ``make_echo_case`` understands.
+ECHO_OPTIONS = frozenset({"frames", "pixel_mm", "rows", "columns", "ef_pct", "image"})
 
 N_DISCS = 20
 VOLUME_METHOD = (
@@ -48,15 +52,13 @@ class _EchoParams:
     def __init__(self, rng: np.random.Generator, view: str, options: dict):
         o = options
         self.view = view
-        self.frames = int(o.get("frames") or rng.integers(30, 81))
-        if not 2 <= self.frames <= 400:
-            raise InputError("frames must be between 2 and 400")
-        self.pixel = float(o.get("pixel_mm") or rng.uniform(0.45, 0.5))
-        self.rows = int(o.get("rows") or 256)
-        self.cols = int(o.get("columns") or 2 * int(rng.integers(116, 129)))
+        # every draw happens whatever the options, so an option changes only what it names
+        self.frames = _opt(o, "frames", int(rng.integers(30, 81)), int, 2, 400)
+        self.pixel = _opt(o, "pixel_mm", float(rng.uniform(0.45, 0.5)), float, 0.1, 2.0)
+        self.rows = _opt(o, "rows", 256, int, 64, 1024)
+        self.cols = _opt(o, "columns", 2 * int(rng.integers(116, 129)), int, 64, 1024)
         self.rr_ms = float(rng.uniform(700.0, 1100.0))
-        ef = o.get("ef_pct")
-        self.ef_design = float(ef if ef is not None else rng.uniform(20.0, 75.0)) / 100.0
+        self.ef_design = _opt(o, "ef_pct", float(rng.uniform(20.0, 75.0)), float, 5.0, 85.0) / 100.0
         q = float(np.clip((self.ef_design - 0.2) / 0.55, 0.0, 1.0))
         self.long_short = 0.05 + 0.12 * q
         self.radial = 1.0 - np.sqrt((1.0 - self.ef_design) / (1.0 - self.long_short))
@@ -101,6 +103,9 @@ def make_echo_case(seed: int, view: str = "A4C", **options) -> PhantomCase:
         A :class:`PhantomCase` (labels: 1 LV cavity, 2 LV myocardium, 3 left atrium) whose truth has
         ``landmarks_per_frame`` and the method-of-discs ``lv_volume_ml`` per frame.
     """
+    unknown = set(options) - ECHO_OPTIONS
+    if unknown:
+        raise InputError(f"unknown echo phantom option(s) {sorted(unknown)} (known: {sorted(ECHO_OPTIONS)})")
     view = str(view).upper()
     if view not in ("A4C", "A2C"):
         raise InputError(f"unknown echo view {view!r} (expected A4C or A2C)")

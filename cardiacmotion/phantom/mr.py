@@ -21,9 +21,14 @@ import numpy as np
 from scipy import ndimage
 
 from cardiacmotion.cine import Cine
+from cardiacmotion.errors import InputError
 from cardiacmotion.phantom import motion
 from cardiacmotion.phantom.case import PhantomCase
 from cardiacmotion.phantom.texture import coil_bias, paint, rician, smooth_field, soft_inside
+
+#: Options ``make_mr_case`` understands.
+MR_OPTIONS = frozenset({"wall_motion", "phases", "slices", "grid", "pixel_mm", "slice_spacing_mm", "noise",
+                        "breath_hold_mm", "image"})
 
 N_BINS = 720  # angular resolution of the polar wall tables (0.5 degree)
 
@@ -59,18 +64,33 @@ def _ellipsoid_radius(z: np.ndarray, a: float, z_eq: float, apex: float, top: fl
     return np.where((z >= 0.0) & (z <= apex), r, 0.0)
 
 
+def _opt(options: dict, name: str, default, kind, lo, hi):
+    """An option's value (``default`` when absent or None), checked against [lo, hi]."""
+    value = options.get(name)
+    if value is None:
+        return default
+    try:
+        value = kind(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"phantom option {name}={value!r} is not a number") from exc
+    if not lo <= value <= hi:
+        raise InputError(f"phantom option {name}={value} is outside [{lo}, {hi}]")
+    return value
+
+
 class _Params:
     """Every random draw of one MR case (kept together so the case is reproducible)."""
 
     def __init__(self, rng: np.random.Generator, options: dict):
         o = options
-        self.phases = int(o.get("phases") or rng.integers(20, 31))
-        self.pixel = float(o.get("pixel_mm") or rng.uniform(1.4, 1.8))
-        self.spacing = float(o.get("slice_spacing_mm") or rng.uniform(8.0, 10.0))
-        n = int(o.get("grid") or rng.integers(72, 97) * 2)
-        self.grid = n
+        # every draw happens whatever the options, so an option changes only what it names
+        self.phases = _opt(o, "phases", int(rng.integers(20, 31)), int, 2, 200)
+        self.pixel = _opt(o, "pixel_mm", float(rng.uniform(1.4, 1.8)), float, 0.5, 4.0)
+        self.spacing = _opt(o, "slice_spacing_mm", float(rng.uniform(8.0, 10.0)), float, 2.0, 20.0)
+        self.grid = _opt(o, "grid", int(rng.integers(72, 97)) * 2, int, 64, 512)
         self.rr_ms = float(rng.uniform(750.0, 1100.0))
-        self.scores = motion.pattern_from_options(rng, o.get("wall_motion"))
+        pattern_rng = np.random.default_rng(int(rng.integers(2**62)))  # a forced pattern keeps the anatomy
+        self.scores = motion.pattern_from_options(pattern_rng, o.get("wall_motion"))
         self.radial, self.thick = motion.class_parameters(self.scores, rng)
         abnormal = float(np.mean(np.asarray(self.scores) > 1))
         # geometry: dilated when function is poor
@@ -89,7 +109,7 @@ class _Params:
         self.base_dir = float(rng.uniform(np.pi * 0.6, np.pi * 1.1))  # in-plane direction where the base is higher
         lepi = self.l_endo + self.wall_apex
         k = int(np.clip(int(np.ceil((lepi - self.z0) / self.spacing)) + 1, 8, 12))
-        self.slices = int(o.get("slices") or k)
+        self.slices = _opt(o, "slices", k, int, 3, 40)
         # RV crescent
         half = float(rng.uniform(48.0, 64.0))
         mid = float(rng.uniform(172.0, 188.0))
@@ -116,7 +136,7 @@ class _Params:
         self.breath_hold = rng.normal(0.0, 1.0, (self.slices, 2)) * float(bh) / 1.5
         self.frame = _heart_frame(rng)
         self.heart_ras = np.array([-15.0, 5.0, 10.0]) + rng.normal(0.0, 10.0, 3)
-        self.noise = float(o.get("noise") if o.get("noise") is not None else rng.uniform(0.025, 0.06))
+        self.noise = _opt(o, "noise", float(rng.uniform(0.025, 0.06)), float, 0.0, 1.0)
         self.bias = float(rng.uniform(0.15, 0.35))
         self.scale = float(rng.uniform(300.0, 900.0))
         self.body_shift = rng.normal(0.0, 8.0, 2)
@@ -210,6 +230,9 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
     Returns:
         A :class:`PhantomCase` (labels: 1 RV cavity, 2 LV myocardium, 3 LV cavity).
     """
+    unknown = set(options) - MR_OPTIONS
+    if unknown:
+        raise InputError(f"unknown MR phantom option(s) {sorted(unknown)} (known: {sorted(MR_OPTIONS)})")
     rng = np.random.default_rng(int(seed))
     tex_rng = np.random.default_rng([int(seed), 7])  # texture and noise: own stream, so labels never depend on it
     with_image = bool(options.get("image", True))
@@ -232,7 +255,7 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
     if not with_image:
         z_sub = z_centres.copy()
     # the heart is rendered in a box around it only (the thorax is static)
-    half = p.a + p.wall + p.rv_height + p.rv_wall + 30.0
+    half = p.a + p.wall + p.rv_height + p.rv_wall + 18.0 + 1.5 * float(np.abs(p.breath_hold).max(initial=0.0))
     lo = np.clip(np.floor((p.center0 - half - coords[0]) / p.pixel).astype(int), 0, n)
     hi = np.clip(np.ceil((p.center0 + half - coords[0]) / p.pixel).astype(int) + 1, 0, n)
     roi = (slice(None), slice(lo[1], hi[1]), slice(lo[0], hi[0]))
@@ -413,6 +436,7 @@ def _truth(cine: Cine, labels: np.ndarray, p: _Params, levels: dict, k_mid: int,
         "seed_slice": int(k_mid), "seed_phase": 0,
         "insertion_angles_deg": {"anterior": p.phi_ant, "inferior": p.phi_inf},
         "base_descent_mm": round(p.descent, 3),
+        "breath_hold_shift_mm": np.round(p.breath_hold, 3).tolist(),
         "contraction_curve": [round(float(v), 5) for v in p.s],
         "volume_method": ("disc summation: number of label-3 (LV cavity) voxels x voxel volume "
                           "(pixel area x slice spacing), per phase; RV likewise with label 1; "
