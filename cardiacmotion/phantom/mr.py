@@ -15,8 +15,6 @@ ramps, which gives in-plane and through-plane partial volume.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
-
 import numpy as np
 from scipy import ndimage
 
