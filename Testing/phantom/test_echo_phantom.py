@@ -73,6 +73,9 @@ def test_save_roundtrip(case, tmp_path):
     assert img.modality == "US" and img.view == case.image.view and img.phases == case.image.phases
     np.testing.assert_allclose(img.ijk_to_ras, case.image.ijk_to_ras, atol=1e-5)
     np.testing.assert_array_equal(read_labels(tmp_path / "labels.nii.gz").array, case.labels.array)
+    seed = read_labels(tmp_path / "seed.nii.gz")
+    assert seed.phases == 1 and seed.slices == 1 and seed.same_grid(case.image)
+    np.testing.assert_array_equal(seed.array, case.seed.array)
     lm = read_markups(tmp_path / "landmarks.mrk.json")
     for k in ECHO_LANDMARKS:
         np.testing.assert_allclose(lm[k], case.landmarks[k], atol=1e-4)

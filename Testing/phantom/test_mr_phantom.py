@@ -61,5 +61,8 @@ def test_save_roundtrip(case, tmp_path):
     assert set(lm) == set(MR_LANDMARKS)
     for k in MR_LANDMARKS:
         np.testing.assert_allclose(lm[k], case.landmarks[k], atol=1e-4)
+    seed = read_labels(tmp_path / "seed.nii.gz")
+    assert seed.phases == 1 and seed.same_grid(case.image)
+    np.testing.assert_array_equal(seed.array, case.seed.array)
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert truth["lv_edv_ml"] == case.truth["lv_edv_ml"]
