@@ -1,0 +1,164 @@
+"""The AHA 17-segment bullseye as a model: one sector per segment, cell scalars = score, colour legend.
+
+Geometry (Cerqueira 2002 display convention, seen from the apex): basal ring outermost, apex (17) in the
+centre; segment 1 (basal anterior) at 12 o'clock, the septum on the left, the lateral wall on the right.
+The model lies in the RAS x-y plane (x = right of the picture, y = up) and is shown in its own 3D view,
+looked at from +z.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import numpy as np
+
+from cardiacmotion.slicerbridge import headless
+
+VIEW_NAME = "CardiacMotionBullseye"
+#: ring -> (inner radius, outer radius, first segment id, number of sectors, start angle in degrees).
+#: Angles are counter-clockwise from 3 o'clock; basal/mid sectors are 60 deg with segment 1 centred at
+#: 90 deg (12 o'clock) going counter-clockwise through the septum (left) to the lateral wall.
+RINGS = (
+    (3.0, 4.0, 1, 6, 60.0),   # basal 1-6
+    (2.0, 3.0, 7, 6, 60.0),   # mid 7-12
+    (1.0, 2.0, 13, 4, 45.0),  # apical 13-16: anterior, septal, inferior, lateral (90 deg each)
+    (0.0, 1.0, 17, 1, 0.0),   # apex 17
+)
+SCORE_COLORS = (
+    ("not assessed", (0.75, 0.75, 0.75)),
+    ("normal", (0.30, 0.69, 0.31)),
+    ("hypokinetic", (1.00, 0.84, 0.25)),
+    ("akinetic", (0.96, 0.49, 0.13)),
+    ("dyskinetic", (0.83, 0.18, 0.18)),
+)
+_STEPS_PER_DEGREE = 0.25  # arc resolution of the sectors
+
+
+def sector_of(segment_id: int) -> tuple:
+    """``(inner radius, outer radius, start angle, end angle)`` in the bullseye plane for an AHA segment."""
+    for r0, r1, first, count, start in RINGS:
+        if first <= segment_id < first + count:
+            width = 360.0 / count
+            a0 = start + (segment_id - first) * width
+            return r0, r1, a0, a0 + width
+    raise ValueError(f"no AHA segment {segment_id}")
+
+
+def bullseye_polydata(scores: Optional[Mapping[int, int]] = None, radius_mm: float = 10.0):
+    """vtkPolyData of the 17 sectors (quads), cell arrays ``Segment`` (1-17) and ``Score`` (0 = not assessed)."""
+    import vtk
+
+    scores = dict(scores or {})
+    points = vtk.vtkPoints()
+    polys = vtk.vtkCellArray()
+    seg_arr = vtk.vtkIntArray()
+    seg_arr.SetName("Segment")
+    score_arr = vtk.vtkFloatArray()
+    score_arr.SetName("Score")
+    for seg in range(1, 18):
+        r0, r1, a0, a1 = sector_of(seg)
+        steps = max(2, int(np.ceil((a1 - a0) * _STEPS_PER_DEGREE)))
+        angles = np.radians(np.linspace(a0, a1, steps + 1))
+        for a, b in zip(angles[:-1], angles[1:]):
+            quad = [(r0, a), (r1, a), (r1, b), (r0, b)]
+            ids = [points.InsertNextPoint(radius_mm * r * np.cos(t), radius_mm * r * np.sin(t), 0.0) for r, t in quad]
+            polys.InsertNextCell(4, ids)
+            seg_arr.InsertNextValue(seg)
+            score_arr.InsertNextValue(float(scores.get(seg, 0)))
+    poly = vtk.vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetPolys(polys)
+    poly.GetCellData().AddArray(seg_arr)
+    poly.GetCellData().AddArray(score_arr)
+    poly.GetCellData().SetActiveScalars("Score")
+    return poly
+
+
+def score_color_table(name: str = "Wall motion score", scene=None):
+    """A colour table: 0 not assessed (grey), 1 normal, 2 hypokinetic, 3 akinetic, 4 dyskinetic."""
+    scene = scene or headless.get_scene()
+    node = scene.AddNewNodeByClass("vtkMRMLColorTableNode", name)
+    node.SetTypeToUser()
+    node.SetNumberOfColors(len(SCORE_COLORS))
+    node.GetLookupTable().SetRange(0, len(SCORE_COLORS) - 1)
+    for value, (label, rgb) in enumerate(SCORE_COLORS):
+        node.SetColor(value, label, *rgb, 1.0)
+    return node
+
+
+def bullseye_view(scene=None):
+    """The 3D view node (and its camera) the bullseye is shown in; created once per scene."""
+    import slicer
+
+    scene = scene or headless.get_scene()
+    view = scene.GetSingletonNode(VIEW_NAME, "vtkMRMLViewNode")
+    if view is None:
+        view = slicer.vtkMRMLViewNode()
+        view.SetSingletonTag(VIEW_NAME)
+        view.SetLayoutName(VIEW_NAME)
+        view.SetLayoutLabel("AHA")
+        view.SetName("View" + VIEW_NAME)
+        view.SetBoxVisible(False)
+        view.SetAxisLabelsVisible(False)
+        view.SetBackgroundColor(1.0, 1.0, 1.0)
+        view.SetBackgroundColor2(1.0, 1.0, 1.0)
+        view.SetOrientationMarkerType(view.OrientationMarkerTypeNone)
+        view.SetRenderMode(view.Orthographic)
+        scene.AddNode(view)
+        camera = scene.AddNewNodeByClass("vtkMRMLCameraNode", "Camera" + VIEW_NAME)
+        camera.SetLayoutName(VIEW_NAME)
+        camera.SetPosition(0.0, 0.0, 200.0)
+        camera.SetFocalPoint(0.0, 0.0, 0.0)
+        camera.SetViewUp(0.0, 1.0, 0.0)
+        camera.SetParallelProjection(True)
+        camera.SetParallelScale(48.0)
+    return view
+
+
+def bullseye_model(scores: Mapping, name: str = "AHA bullseye", scene=None):
+    """The bullseye model from a SCORES dict (``segments`` with ``id``/``score``) shown only in its own view.
+
+    Returns:
+        ``(model_node, color_table_node, legend_display_node or None)``.
+    """
+    scene = scene or headless.get_scene()
+    per_segment = {int(s["id"]): int(s.get("score", 0) or 0) for s in scores.get("segments", [])}
+    model = scene.AddNewNodeByClass("vtkMRMLModelNode", name)
+    model.SetAndObservePolyData(bullseye_polydata(per_segment, radius_mm=40.0))
+    model.CreateDefaultDisplayNodes()
+    colors = score_color_table(scene=scene)
+    view = bullseye_view(scene)
+    display = model.GetDisplayNode()
+    display.SetActiveScalar("Score", display.GetAttributeLocationFromString("cell")) if hasattr(
+        display, "SetActiveScalar"
+    ) else display.SetActiveScalarName("Score")
+    display.SetActiveAttributeLocation(display.GetAttributeLocationFromString("cell"))
+    display.SetAndObserveColorNodeID(colors.GetID())
+    display.SetScalarRangeFlag(display.UseColorNodeScalarRange)
+    display.SetScalarVisibility(True)
+    display.SetAmbient(1.0)
+    display.SetDiffuse(0.0)  # flat colours: the legend must match what is shown
+    display.SetEdgeVisibility(False)
+    display.SetViewNodeIDs([view.GetID()])
+    msi = scores.get("motion_score_index")
+    model.SetAttribute("CardiacMotion.MotionScoreIndex", "" if msi is None else f"{float(msi):.3f}")
+    legend = None
+    try:
+        legend = headless.logic("colors").AddDefaultColorLegendDisplayNode(model)
+    except Exception:  # noqa: BLE001 - the legend is a nicety; the model stands without it
+        legend = None
+    if legend is not None:
+        legend.SetViewNodeIDs([view.GetID()])
+        legend.SetTitleText("Wall motion")
+        legend.SetUseColorNamesForLabels(True)
+        legend.SetVisibility(True)
+    return model, colors, legend
+
+
+def scores_from_model(model) -> dict:
+    """``{segment id: score}`` read back from the model's cell arrays."""
+    from vtk.util import numpy_support
+
+    cd = model.GetPolyData().GetCellData()
+    seg = numpy_support.vtk_to_numpy(cd.GetArray("Segment"))
+    score = numpy_support.vtk_to_numpy(cd.GetArray("Score"))
+    return {int(s): int(round(float(score[np.argmax(seg == s)]))) for s in np.unique(seg)}
