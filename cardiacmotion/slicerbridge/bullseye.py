@@ -73,6 +73,30 @@ def bullseye_polydata(scores: Optional[Mapping[int, int]] = None, radius_mm: flo
     return poly
 
 
+def outline_polydata(radius_mm: float = 10.0):
+    """Black sector boundaries of the bullseye: the ring circles and the radial sector edges."""
+    import vtk
+
+    points = vtk.vtkPoints()
+    lines = vtk.vtkCellArray()
+    circle = np.radians(np.arange(0, 361, 2.0))
+    for r in (1.0, 2.0, 3.0, 4.0):
+        ids = [points.InsertNextPoint(radius_mm * r * np.cos(t), radius_mm * r * np.sin(t), 0.1) for t in circle]
+        lines.InsertNextCell(len(ids), ids)
+    for r0, r1, first, count, start in RINGS:
+        if count < 2:
+            continue
+        for n in range(count):
+            t = np.radians(start + n * 360.0 / count)
+            a = points.InsertNextPoint(radius_mm * r0 * np.cos(t), radius_mm * r0 * np.sin(t), 0.1)
+            b = points.InsertNextPoint(radius_mm * r1 * np.cos(t), radius_mm * r1 * np.sin(t), 0.1)
+            lines.InsertNextCell(2, [a, b])
+    poly = vtk.vtkPolyData()
+    poly.SetPoints(points)
+    poly.SetLines(lines)
+    return poly
+
+
 def score_color_table(name: str = "Wall motion score", scene=None):
     """A colour table: 0 not assessed (grey), 1 normal, 2 hypokinetic, 3 akinetic, 4 dyskinetic."""
     scene = scene or headless.get_scene()
@@ -139,6 +163,16 @@ def bullseye_model(scores: Mapping, name: str = "AHA bullseye", scene=None):
     display.SetDiffuse(0.0)  # flat colours: the legend must match what is shown
     display.SetEdgeVisibility(False)
     display.SetViewNodeIDs([view.GetID()])
+    outline = scene.AddNewNodeByClass("vtkMRMLModelNode", name + " outline")
+    outline.SetAndObservePolyData(outline_polydata(radius_mm=40.0))
+    outline.CreateDefaultDisplayNodes()
+    od = outline.GetDisplayNode()
+    od.SetColor(0.1, 0.1, 0.1)
+    od.SetLineWidth(2.0)
+    od.SetAmbient(1.0)
+    od.SetDiffuse(0.0)
+    od.SetViewNodeIDs([view.GetID()])
+    model.SetAttribute("CardiacMotion.Outline", outline.GetID())
     msi = scores.get("motion_score_index")
     model.SetAttribute("CardiacMotion.MotionScoreIndex", "" if msi is None else f"{float(msi):.3f}")
     legend = None

@@ -1,0 +1,259 @@
+"""Offscreen renderings of the analysis without the Slicer application (slicer-core + VTK).
+
+A slice view is the slice logic's blended image with Slicer's own 2D segmentation displayable manager
+drawing the overlay; the bullseye view is a 3D renderer driven by the model, colour-legend and camera
+displayable managers of the bullseye view node. Needs an OpenGL context: set
+``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow`` (or OSMesa) before VTK creates its first window when there
+is no display. :func:`offscreen_available` says whether rendering works here.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from cardiacmotion.slicerbridge import headless
+
+
+def _configure_window_class() -> None:
+    # Without a display, VTK's default X window cannot start: ask for EGL unless told otherwise.
+    if not os.environ.get("DISPLAY") and "VTK_DEFAULT_OPENGL_WINDOW" not in os.environ:
+        os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
+
+
+def offscreen_available() -> tuple:
+    """``(ok, reason)``: whether an offscreen OpenGL window can render in this process."""
+    _configure_window_class()
+    try:
+        import vtk
+
+        window = vtk.vtkRenderWindow()
+        window.SetOffScreenRendering(1)
+        window.SetSize(8, 8)
+        window.AddRenderer(vtk.vtkRenderer())
+        window.Render()
+        ok = bool(window.SupportsOpenGL()) if hasattr(window, "SupportsOpenGL") else True
+        name = window.GetClassName()
+        window.Finalize()
+        return (ok, name if ok else f"{name} does not support OpenGL here")
+    except Exception as exc:  # noqa: BLE001 - any failure means: no rendering here
+        return False, f"no offscreen OpenGL: {exc}"
+
+
+def _window(width: int, height: int):
+    import vtk
+
+    _configure_window_class()
+    window = vtk.vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.SetSize(int(width), int(height))
+    window.SetMultiSamples(0)  # deterministic pixels for golden images
+    window.SetNumberOfLayers(3)  # some displayable managers (colour legend) draw on a renderer of their own
+    # displayable managers reach the window through its interactor; a generic one needs no display
+    interactor = vtk.vtkGenericRenderWindowInteractor()
+    interactor.SetRenderWindow(window)
+    return window
+
+
+def _grab(window) -> np.ndarray:
+    """RGB pixels of the window, top row first."""
+    import vtk
+    from vtk.util import numpy_support
+
+    grab = vtk.vtkWindowToImageFilter()
+    grab.SetInput(window)
+    grab.SetInputBufferTypeToRGB()
+    grab.ReadFrontBufferOff()
+    grab.Update()
+    img = grab.GetOutput()
+    w, h, _ = img.GetDimensions()
+    arr = numpy_support.vtk_to_numpy(img.GetPointData().GetScalars()).reshape(h, w, -1)
+    return arr[::-1].copy()
+
+
+def save_png(rgb: np.ndarray, path: Union[str, os.PathLike]) -> None:
+    """Write an RGB array as a PNG (atomically)."""
+    import cv2
+
+    from cardiacmotion.io.atomic import atomic_output
+
+    with atomic_output(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(rgb[..., ::-1])):
+            raise RuntimeError(f"could not write {path}")
+
+
+def _slice_logic(scene, layout_name: str):
+    import slicer
+
+    app_logic = headless.application_logic()
+    slice_node = scene.GetSingletonNode(layout_name, "vtkMRMLSliceNode")
+    if slice_node is None:
+        slice_node = slicer.vtkMRMLSliceNode()
+        slice_node.SetName(layout_name)
+        slice_node.SetLayoutName(layout_name)
+        slice_node.SetSingletonTag(layout_name)
+        scene.AddNode(slice_node)
+    logic = app_logic.GetSliceLogic(slice_node) if app_logic.GetSliceLogics() else None
+    if logic is None:
+        import vtk
+
+        logic = slicer.vtkMRMLSliceLogic()
+        logic.SetMRMLApplicationLogic(app_logic)
+        logic.SetMRMLScene(scene)
+        logic.SetSliceNode(slice_node)
+        logics = app_logic.GetSliceLogics() or vtk.vtkCollection()
+        logics.AddItem(logic)
+        app_logic.SetSliceLogics(logics)
+    return slice_node, logic
+
+
+def render_slice_view(
+    volume_node,
+    segmentation_node=None,
+    slice_index: Optional[int] = None,
+    size: tuple = (256, 256),
+    layout_name: str = "Red",
+    scene=None,
+) -> np.ndarray:
+    """Render one slice of ``volume_node`` (in its own plane) with the segmentation outline + fill overlay.
+
+    Args:
+        volume_node: the image proxy (scalar volume).
+        segmentation_node: segmentation proxy shown on top, or None.
+        slice_index: k index of the slice to show (default: the middle slice).
+        size: (width, height) in pixels.
+        layout_name: slice node name (``Red``).
+        scene: the scene.
+
+    Returns:
+        RGB ``uint8 [height, width, 3]``.
+    """
+    import slicer
+    import vtk
+
+    scene = scene or headless.get_scene()
+    slice_node, logic = _slice_logic(scene, layout_name)
+    width, height = int(size[0]), int(size[1])
+    slice_node.SetDimensions(width, height, 1)
+    composite = logic.GetSliceCompositeNode()
+    composite.SetBackgroundVolumeID(volume_node.GetID())
+    composite.SetForegroundVolumeID(None)
+    composite.SetLabelVolumeID(None)
+    slice_node.RotateToVolumePlane(volume_node)
+    logic.FitSliceToVolume(volume_node, width, height)
+    dims = volume_node.GetImageData().GetDimensions()
+    k = dims[2] // 2 if slice_index is None else int(slice_index)
+    m = vtk.vtkMatrix4x4()
+    volume_node.GetIJKToRASMatrix(m)
+    centre = m.MultiplyPoint(((dims[0] - 1) / 2.0, (dims[1] - 1) / 2.0, float(k), 1.0))
+    slice_node.JumpSliceByCentering(centre[0], centre[1], centre[2])
+    slice_node.UpdateMatrices()
+    logic.UpdateImageData() if hasattr(logic, "UpdateImageData") else None
+
+    window = _window(width, height)
+    renderer = vtk.vtkRenderer()
+    renderer.SetBackground(0, 0, 0)
+    window.AddRenderer(renderer)
+    mapper = vtk.vtkImageMapper()
+    mapper.SetInputConnection(logic.GetImageDataConnection())
+    mapper.SetColorWindow(255.0)
+    mapper.SetColorLevel(127.5)
+    actor = vtk.vtkActor2D()
+    actor.SetMapper(mapper)
+    renderer.AddActor2D(actor)
+    group = None
+    if segmentation_node is not None:
+        factory = slicer.vtkMRMLSliceViewDisplayableManagerFactory.GetInstance()
+        factory.SetMRMLApplicationLogic(headless.application_logic())
+        for name in ("vtkMRMLSegmentationsDisplayableManager2D",):
+            if not factory.IsDisplayableManagerRegistered(name):
+                factory.RegisterDisplayableManager(name)
+        group = factory.InstantiateDisplayableManagers(renderer)
+        group.SetMRMLDisplayableNode(slice_node)
+        display = segmentation_node.GetDisplayNode()
+        if display is not None:
+            display.SetVisibility(True)
+            display.SetVisibility2DFill(True)
+            display.SetVisibility2DOutline(True)
+            display.SetOpacity2DFill(0.4)
+        group.RequestRender() if hasattr(group, "RequestRender") else None
+    window.Render()
+    rgb = _grab(window)
+    if group is not None:
+        group.SetMRMLDisplayableNode(None)
+    window.Finalize()
+    return rgb
+
+
+def render_bullseye_view(model_node, size: tuple = (440, 320), scene=None) -> np.ndarray:
+    """Render the bullseye 3D view (model + colour legend) offscreen; returns RGB ``[h, w, 3]``."""
+    import slicer
+    import vtk
+
+    from cardiacmotion.slicerbridge.bullseye import VIEW_NAME, bullseye_view
+
+    scene = scene or headless.get_scene()
+    view = bullseye_view(scene)
+    width, height = int(size[0]), int(size[1])
+    window = _window(width, height)
+    renderer = vtk.vtkRenderer()
+    window.AddRenderer(renderer)
+    factory = slicer.vtkMRMLThreeDViewDisplayableManagerFactory.GetInstance()
+    factory.SetMRMLApplicationLogic(headless.application_logic())
+    for name in ("vtkMRMLCameraDisplayableManager", "vtkMRMLViewDisplayableManager", "vtkMRMLModelDisplayableManager",
+                 "vtkMRMLColorLegendDisplayableManager"):
+        if not factory.IsDisplayableManagerRegistered(name):
+            factory.RegisterDisplayableManager(name)
+    group = factory.InstantiateDisplayableManagers(renderer)
+    group.SetMRMLDisplayableNode(view)
+    window.Render()
+    legend_dm = group.GetDisplayableManagerByClassName("vtkMRMLColorLegendDisplayableManager")
+    display = model_node.GetDisplayNode()
+    color_node = display.GetColorNode() if display is not None else None
+    if color_node is not None and not _legend_drawn(legend_dm, model_node):
+        # slicer-core's legend manager draws nothing offscreen: draw the same legend from the colour table
+        renderer.AddViewProp(_legend_actor(color_node))
+    window.Render()
+    rgb = _grab(window)
+    group.SetMRMLDisplayableNode(None)
+    window.Finalize()
+    del VIEW_NAME
+    return rgb
+
+
+def _legend_drawn(legend_dm, model_node) -> bool:
+    if legend_dm is None:
+        return False
+    for n in range(model_node.GetNumberOfDisplayNodes()):
+        node = model_node.GetNthDisplayNode(n)
+        if node is not None and node.IsA("vtkMRMLColorLegendDisplayNode"):
+            actor = legend_dm.GetColorLegendActor(node)
+            if actor is not None and actor.GetVisibility():
+                return True
+    return False
+
+
+def _legend_actor(color_node):
+    """A legend box (swatch + name per colour) in the lower-right corner."""
+    import vtk
+
+    n = color_node.GetNumberOfColors()
+    legend = vtk.vtkLegendBoxActor()
+    legend.SetNumberOfEntries(n)
+    swatch = vtk.vtkCubeSource()
+    swatch.Update()
+    for i in range(n):
+        rgba = [0.0, 0.0, 0.0, 0.0]
+        color_node.GetColor(i, rgba)
+        legend.SetEntry(i, swatch.GetOutput(), color_node.GetColorName(i), rgba[:3])
+    legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+    legend.GetPositionCoordinate().SetValue(0.76, 0.02)
+    legend.GetPosition2Coordinate().SetCoordinateSystemToNormalizedViewport()
+    legend.GetPosition2Coordinate().SetValue(0.23, 0.25)
+    legend.BorderOff()
+    legend.GetEntryTextProperty().SetColor(0.1, 0.1, 0.1)
+    legend.GetEntryTextProperty().ShadowOff()
+    legend.GetEntryTextProperty().SetFontFamilyToArial()
+    return legend
