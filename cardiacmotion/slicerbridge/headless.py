@@ -93,8 +93,6 @@ def _build_headless() -> None:
         if quiet:
             vtk.vtkObject.GlobalWarningDisplayOn()
         setattr(modules, name, types.SimpleNamespace(logic=(lambda lg=logic: lg)))
-    if hasattr(logics["colors"], "AddDefaultColorNodes"):
-        logics["colors"].AddDefaultColorNodes()
     slicer.mrmlScene = scene
     slicer.modules = modules
     _state.update(scene=scene, app_logic=app_logic, logics=logics)

@@ -162,7 +162,7 @@ def render_slice_view(
     mapper.SetColorLevel(127.5)
     actor = vtk.vtkActor2D()
     actor.SetMapper(mapper)
-    renderer.AddActor2D(actor)
+    renderer.AddViewProp(actor)
     group = None
     if segmentation_node is not None:
         factory = slicer.vtkMRMLSliceViewDisplayableManagerFactory.GetInstance()

@@ -162,6 +162,9 @@ def read_analysis_scene(path_mrb: Union[str, os.PathLike]) -> AnalysisNodes:
         ("scores_table", "scores table"), ("bullseye", "bullseye"),
     ):
         setattr(out, attr, find_role(scene, role))
+    # the arrangement id is saved with the scene, the layout description is not: the modules register it
+    # at Slicer start-up, and so does this reader
+    layout.register_layout(scene)
     # proxies take their content (attributes included) from the current item: find them by the browser
     if out.browser is not None and out.image_sequence is not None:
         out.image = out.browser.GetProxyNode(out.image_sequence)

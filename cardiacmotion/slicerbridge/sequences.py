@@ -138,6 +138,15 @@ def _fill_segmentation(seg_node, labels: np.ndarray, ijk_to_ras: np.ndarray, mod
         segmentation.AddSegment(segment, spec.segment_id)
 
 
+def set_segmentation_labels(seg_node, labels: np.ndarray, ijk_to_ras: np.ndarray, modality: str) -> None:
+    """Replace the content of ``seg_node`` (e.g. the proxy at the current phase) with ``labels [k, j, i]``."""
+    segmentation = seg_node.GetSegmentation()
+    wasModifying = seg_node.StartModify()
+    segmentation.RemoveAllSegments()
+    _fill_segmentation(seg_node, labels, ijk_to_ras, modality)
+    seg_node.EndModify(wasModifying)
+
+
 def segmentation_sequence_from_cine(labels: Cine, browser, name: str = "Segmentation", scene=None):
     """Add a label cine as a segmentation sequence synchronised in ``browser`` (one item per phase).
 
