@@ -65,6 +65,18 @@ def python_executable() -> str:
     return sys.executable
 
 
+def engine_environment(base: Optional[Mapping[str, str]] = None) -> dict:
+    """Environment for the child process: the folder holding this ``cardiacmotion`` package on PYTHONPATH."""
+    import cardiacmotion
+
+    env = dict(os.environ if base is None else base)
+    root = str(Path(cardiacmotion.__file__).resolve().parent.parent)
+    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in parts if p != root])
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
 def segment_command(
     image: str,
     output: str,
@@ -156,8 +168,7 @@ class BackgroundJob:
     cancelled: bool = False
 
     def start(self) -> "BackgroundJob":
-        env = dict(os.environ if self.env is None else self.env)
-        env.setdefault("PYTHONUNBUFFERED", "1")
+        env = engine_environment(self.env)
         kwargs = {"start_new_session": True} if os.name != "nt" else {
             "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
