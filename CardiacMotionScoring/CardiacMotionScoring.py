@@ -94,6 +94,8 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         self._job = None
         self._jobContext = None
         self._timer = None
+        self._observedLandmarks = None
+        self._hasResult = False
 
     def setup(self) -> None:
         import qt
@@ -165,6 +167,22 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         ready = bool(p.inputVolume and p.segmentation and p.landmarks)
         self.ui.applyButton.enabled = running or ready
         self.ui.applyButton.text = _("Cancel") if running else _("Apply")
+        self.observeLandmarks(p.landmarks)
+
+    def observeLandmarks(self, node) -> None:
+        """Moving a landmark re-orients the AHA segments: score again when the user lets go of a point."""
+        if node is self._observedLandmarks:
+            return
+        if self._observedLandmarks is not None:
+            self.removeObserver(self._observedLandmarks, slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent,
+                                self.onLandmarkMoved)
+        self._observedLandmarks = node
+        if node is not None:
+            self.addObserver(node, slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, self.onLandmarkMoved)
+
+    def onLandmarkMoved(self, caller=None, event=None) -> None:
+        if self._hasResult and self._job is None:
+            self.onApplyButton()
 
     def onShowLayout(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to show the CardiacMotion layout."), waitCursor=False):
@@ -213,6 +231,7 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
             else:
                 msi = self.logic.loadScores(context)
                 self.ui.msiLabel.text = "-" if msi is None else f"{msi:.2f}"
+                self._hasResult = True
                 self.ui.statusLabel.text = _("Done.")
                 self.onShowLayout()
         self._checkCanApply()

@@ -56,3 +56,17 @@ def test_volume_chart_one_point_per_phase(scene, toy_case):
     assert results.phase_of_point(toy_case.function["es_phase"], toy_case.image.phases) == toy_case.function["es_phase"]
     with pytest.raises(ValueError):
         results.phase_of_point(toy_case.image.phases, toy_case.image.phases)
+
+
+def test_browser_saves_proxy_edits_by_itself(scene, toy_case):
+    """With the browser's save-changes flag, an edit is in the sequence before the user moves on."""
+    browser, _, _ = sequences.volume_sequence_from_cine(toy_case.image)
+    seg_seq, proxy = sequences.segmentation_sequence_from_cine(toy_case.labels, browser)
+    assert browser.GetSaveChanges(seg_seq)
+    sequences.select_phase(browser, 2)
+    edited = toy_case.labels.array[2].copy()
+    edited[edited == 1] = 0  # the user erases the RV
+    sequences.set_segmentation_labels(proxy, edited, toy_case.image.ijk_to_ras, "MR")
+    sequences.select_phase(browser, 0)
+    back = sequences.labels_from_segmentation_sequence(seg_seq, toy_case.image).array
+    assert np.array_equal(back[2], edited) and np.array_equal(back[0], toy_case.labels.array[0])
