@@ -74,6 +74,13 @@ def test_function_and_scores_results_and_plot_click(tmp_path, loaded):
     assert fn["chart"].GetNumberOfPlotSeriesNodes() == 2
     sc = modulelogic.load_scores_result(tmp_path / "scores.json")
     assert sc["msi"] == pytest.approx(case.scores["motion_score_index"])
+    again = modulelogic.load_scores_result(tmp_path / "scores.json")  # a second run replaces the first
+    import slicer
+
+    assert slicer.mrmlScene.GetNodesByClass("vtkMRMLModelNode").GetNumberOfItems() == 2  # bullseye + outline
+    assert slicer.mrmlScene.GetNodeByID(sc["model"].GetID()) is None and again["model"].GetScene() is not None
+    modulelogic.load_function_result(tmp_path / "function.json")
+    assert slicer.mrmlScene.GetNodesByClass("vtkMRMLPlotSeriesNode").GetNumberOfItems() == 2
     assert modulelogic.phase_for_plot_point(browser, 4) == 4 and browser.GetSelectedItemNumber() == 4
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(InputError):

@@ -130,13 +130,36 @@ def load_segmentation_result(path: os.PathLike, image: Cine, browser, seg_sequen
     return sequences.segmentation_sequence_from_cine(labels, browser, name=name)
 
 
+def replace_role(scene, role: str, node):
+    """Tag ``node`` with ``role`` after removing the node (and its plot series) that held it before.
+
+    A new run replaces its results instead of piling up copies in the scene.
+    """
+    from cardiacmotion.slicerbridge.scene import ROLE, find_role
+
+    old = find_role(scene, role)
+    while old is not None and old is not node:
+        if old.IsA("vtkMRMLPlotChartNode"):
+            for series in [old.GetNthPlotSeriesNode(n) for n in range(old.GetNumberOfPlotSeriesNodes())]:
+                scene.RemoveNode(series)
+        if old.IsA("vtkMRMLModelNode") and old.GetAttribute("CardiacMotion.Outline"):
+            outline = scene.GetNodeByID(old.GetAttribute("CardiacMotion.Outline"))
+            if outline is not None:
+                scene.RemoveNode(outline)
+        old.SetAttribute(ROLE, "")
+        scene.RemoveNode(old)
+        old = find_role(scene, role)
+    node.SetAttribute(ROLE, role)
+    return node
+
+
 def load_function_result(path: os.PathLike, scene=None) -> dict:
     """FUNCTION.json -> function table, volume-curve table and chart, shown in the CardiacMotion layout."""
     function = _read_json(path)
     scene = scene or headless.get_scene()
-    table = results.function_table(function, scene=scene)
-    curves = results.volume_curve_table(function, scene=scene)
-    chart = results.volume_chart(curves, function, scene=scene)
+    table = replace_role(scene, "function table", results.function_table(function, scene=scene))
+    curves = replace_role(scene, "volume curve table", results.volume_curve_table(function, scene=scene))
+    chart = replace_role(scene, "volume chart", results.volume_chart(curves, function, scene=scene))
     layout.show_results(chart=chart, table=table, scene=scene)
     return {"function": function, "table": table, "curves": curves, "chart": chart}
 
@@ -147,8 +170,9 @@ def load_scores_result(path: os.PathLike, scene=None) -> dict:
     if len(scores.get("segments", [])) != 16:
         raise InputError(f"{path}: expected 16 AHA segments")
     scene = scene or headless.get_scene()
-    table = results.scores_table(scores, scene=scene)
+    table = replace_role(scene, "scores table", results.scores_table(scores, scene=scene))
     model, colors, legend = bullseye.bullseye_model(scores, scene=scene)
+    replace_role(scene, "bullseye", model)
     layout.show_results(table=table, scene=scene)
     return {"scores": scores, "table": table, "model": model, "msi": scores.get("motion_score_index")}
 
