@@ -33,6 +33,20 @@ SCORE_COLORS = (
 _STEPS_PER_DEGREE = 0.25  # arc resolution of the sectors
 
 
+#: Slicer's standard view node IDs: results other than the bullseye are shown there, not in the bullseye view.
+STANDARD_VIEWS = ("vtkMRMLSliceNodeRed", "vtkMRMLSliceNodeGreen", "vtkMRMLSliceNodeYellow", "vtkMRMLViewNode1")
+
+
+def keep_out_of_bullseye_view(node) -> None:
+    """Show ``node`` in the standard views only (a display node with no view list shows everywhere)."""
+    if node is None:
+        return
+    for n in range(node.GetNumberOfDisplayNodes()):
+        display = node.GetNthDisplayNode(n)
+        if display is not None and not display.GetViewNodeIDs():
+            display.SetViewNodeIDs(list(STANDARD_VIEWS))
+
+
 def sector_of(segment_id: int) -> tuple:
     """``(inner radius, outer radius, start angle, end angle)`` in the bullseye plane for an AHA segment."""
     for r0, r1, first, count, start in RINGS:
@@ -95,6 +109,38 @@ def outline_polydata(radius_mm: float = 10.0):
     poly.SetPoints(points)
     poly.SetLines(lines)
     return poly
+
+
+def sector_centre(segment_id: int, radius_mm: float = 10.0) -> np.ndarray:
+    """Centre of a sector in the bullseye plane (the apex disc: its middle)."""
+    r0, r1, a0, a1 = sector_of(segment_id)
+    if segment_id == 17:
+        return np.zeros(3)
+    t = np.radians((a0 + a1) / 2.0)
+    r = radius_mm * (r0 + r1) / 2.0
+    return np.array([r * np.cos(t), r * np.sin(t), 0.5])
+
+
+def segment_number_node(view, scene=None, radius_mm: float = 10.0):
+    """Locked, glyph-less markups points labelled 1-17 at the sector centres, shown in the bullseye view only."""
+    scene = scene or headless.get_scene()
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "AHA segment numbers")
+    node.CreateDefaultDisplayNodes()
+    for seg in range(1, 18):
+        x, y, z = sector_centre(seg, radius_mm)
+        node.AddControlPoint(float(x), float(y), float(z), str(seg))
+    node.SetLocked(True)
+    node.SetFixedNumberOfControlPoints(True)
+    display = node.GetDisplayNode()
+    display.SetGlyphScale(0.01)
+    display.SetUseGlyphScale(True) if hasattr(display, "SetUseGlyphScale") else None
+    display.SetTextScale(4.0)
+    display.SetSelectedColor(0.05, 0.05, 0.05)
+    display.SetColor(0.05, 0.05, 0.05)
+    display.SetViewNodeIDs([view.GetID()])
+    display.SetPropertiesLabelVisibility(False)
+    node.SetAttribute("CardiacMotion.Role", "bullseye numbers")
+    return node
 
 
 def score_color_table(name: str = "Wall motion score", scene=None):
@@ -173,6 +219,8 @@ def bullseye_model(scores: Mapping, name: str = "AHA bullseye", scene=None):
     od.SetDiffuse(0.0)
     od.SetViewNodeIDs([view.GetID()])
     model.SetAttribute("CardiacMotion.Outline", outline.GetID())
+    numbers = segment_number_node(view, scene=scene, radius_mm=40.0)
+    model.SetAttribute("CardiacMotion.SegmentNumbers", numbers.GetID())
     msi = scores.get("motion_score_index")
     model.SetAttribute("CardiacMotion.MotionScoreIndex", "" if msi is None else f"{float(msi):.3f}")
     legend = None

@@ -51,6 +51,9 @@ def create_landmarks_node(modality: str, points: Optional[Mapping[str, np.ndarra
             node.UnsetNthControlPointPosition(index)
     node.SetFixedNumberOfControlPoints(True)  # no fourth point by accident; names stay as they are
     node.SetAttribute("CardiacMotion.Modality", str(modality).upper())
+    from cardiacmotion.slicerbridge.bullseye import keep_out_of_bullseye_view
+
+    keep_out_of_bullseye_view(node)
     return node
 
 

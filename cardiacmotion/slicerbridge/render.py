@@ -203,7 +203,7 @@ def render_bullseye_view(model_node, size: tuple = (440, 320), scene=None) -> np
     factory = slicer.vtkMRMLThreeDViewDisplayableManagerFactory.GetInstance()
     factory.SetMRMLApplicationLogic(headless.application_logic())
     for name in ("vtkMRMLCameraDisplayableManager", "vtkMRMLViewDisplayableManager", "vtkMRMLModelDisplayableManager",
-                 "vtkMRMLColorLegendDisplayableManager"):
+                 "vtkMRMLColorLegendDisplayableManager", "vtkMRMLMarkupsDisplayableManager"):
         if not factory.IsDisplayableManagerRegistered(name):
             factory.RegisterDisplayableManager(name)
     group = factory.InstantiateDisplayableManagers(renderer)

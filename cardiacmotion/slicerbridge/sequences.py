@@ -180,6 +180,9 @@ def segmentation_sequence_from_cine(labels: Cine, browser, name: str = "Segmenta
     proxy.SetAttribute("CardiacMotion.Modality", labels.modality)
     if proxy.GetDisplayNode() is None:
         proxy.CreateDefaultDisplayNodes()
+    from cardiacmotion.slicerbridge.bullseye import keep_out_of_bullseye_view
+
+    keep_out_of_bullseye_view(proxy)
     image_proxy = browser.GetProxyNode(master) if master is not None else None
     if image_proxy is not None:
         proxy.SetReferenceImageGeometryParameterFromVolumeNode(image_proxy)
