@@ -56,3 +56,15 @@ def test_bullseye_geometry_follows_aha_display():
     assert radii == sorted(radii, reverse=True)  # basal ring outermost
     poly = bullseye.bullseye_polydata({s: 2 for s in range(1, 17)})
     assert poly.GetCellData().GetArray("Score").GetRange() == (0.0, 2.0)  # apex not assessed
+
+
+def test_fallback_sector_table_agrees_with_scoring_geometry(monkeypatch):
+    """The bridge's own table (used when scoring is absent) is the AHA display geometry of scoring."""
+    scoring = pytest.importorskip("cardiacmotion.scoring.bullseye", reason="scoring's bullseye not merged yet")
+    from_scoring = bullseye._geometry()
+    monkeypatch.setattr(scoring, "bullseye_geometry", None)  # what the bridge sees without it
+    monkeypatch.setitem(__import__("sys").modules, "cardiacmotion.scoring.bullseye", None)
+    own = bullseye._geometry()
+    assert set(own) == set(from_scoring) == set(range(1, 18))
+    for seg in own:
+        assert np.allclose(own[seg], from_scoring[seg]), seg

@@ -23,12 +23,17 @@ RINGS = (
     (1.0, 2.0, 13, 4, 45.0),  # apical 13-16: anterior, septal, inferior, lateral (90 deg each)
     (0.0, 1.0, 17, 1, 0.0),   # apex 17
 )
+def _hex(code: str) -> tuple:
+    return tuple(int(code[i : i + 2], 16) / 255.0 for i in (1, 3, 5))
+
+
+#: Same colours as the matplotlib bullseye of ``cardiacmotion.scoring.bullseye`` (index = score).
 SCORE_COLORS = (
-    ("not assessed", (0.75, 0.75, 0.75)),
-    ("normal", (0.30, 0.69, 0.31)),
-    ("hypokinetic", (1.00, 0.84, 0.25)),
-    ("akinetic", (0.96, 0.49, 0.13)),
-    ("dyskinetic", (0.83, 0.18, 0.18)),
+    ("not assessed", _hex("#bdbdbd")),
+    ("normal", _hex("#4daf4a")),
+    ("hypokinetic", _hex("#ffd92f")),
+    ("akinetic", _hex("#fc8d62")),
+    ("dyskinetic", _hex("#d7301f")),
 )
 _STEPS_PER_DEGREE = 0.25  # arc resolution of the sectors
 
@@ -47,14 +52,36 @@ def keep_out_of_bullseye_view(node) -> None:
             display.SetViewNodeIDs(list(STANDARD_VIEWS))
 
 
+def _geometry() -> dict:
+    """segment id -> (inner radius, outer radius, start angle, end angle), radii in ring units (apex = 0-1).
+
+    Taken from ``cardiacmotion.scoring.bullseye`` (one definition for the figures and the model) when it
+    is there; the same AHA convention from :data:`RINGS` otherwise.
+    """
+    try:
+        from cardiacmotion.scoring.bullseye import bullseye_geometry
+    except ImportError:
+        bullseye_geometry = None
+    if bullseye_geometry is not None:
+        sectors = bullseye_geometry()
+        outer = max(s["r_outer"] for s in sectors)
+        scale = len(RINGS) / outer
+        return {int(s["id"]): (s["r_inner"] * scale, s["r_outer"] * scale, float(s["theta_start_deg"]),
+                               float(s["theta_end_deg"])) for s in sectors}
+    out = {}
+    for r0, r1, first, count, start in RINGS:
+        width = 360.0 / count
+        for n in range(count):
+            out[first + n] = (r0, r1, start + n * width, start + (n + 1) * width)
+    return out
+
+
 def sector_of(segment_id: int) -> tuple:
     """``(inner radius, outer radius, start angle, end angle)`` in the bullseye plane for an AHA segment."""
-    for r0, r1, first, count, start in RINGS:
-        if first <= segment_id < first + count:
-            width = 360.0 / count
-            a0 = start + (segment_id - first) * width
-            return r0, r1, a0, a0 + width
-    raise ValueError(f"no AHA segment {segment_id}")
+    geometry = _geometry()
+    if segment_id not in geometry:
+        raise ValueError(f"no AHA segment {segment_id}")
+    return geometry[segment_id]
 
 
 def bullseye_polydata(scores: Optional[Mapping[int, int]] = None, radius_mm: float = 10.0):
@@ -68,8 +95,9 @@ def bullseye_polydata(scores: Optional[Mapping[int, int]] = None, radius_mm: flo
     seg_arr.SetName("Segment")
     score_arr = vtk.vtkFloatArray()
     score_arr.SetName("Score")
+    geometry = _geometry()
     for seg in range(1, 18):
-        r0, r1, a0, a1 = sector_of(seg)
+        r0, r1, a0, a1 = geometry[seg]
         steps = max(2, int(np.ceil((a1 - a0) * _STEPS_PER_DEGREE)))
         angles = np.radians(np.linspace(a0, a1, steps + 1))
         for a, b in zip(angles[:-1], angles[1:]):
@@ -97,14 +125,13 @@ def outline_polydata(radius_mm: float = 10.0):
     for r in (1.0, 2.0, 3.0, 4.0):
         ids = [points.InsertNextPoint(radius_mm * r * np.cos(t), radius_mm * r * np.sin(t), 0.1) for t in circle]
         lines.InsertNextCell(len(ids), ids)
-    for r0, r1, first, count, start in RINGS:
-        if count < 2:
-            continue
-        for n in range(count):
-            t = np.radians(start + n * 360.0 / count)
-            a = points.InsertNextPoint(radius_mm * r0 * np.cos(t), radius_mm * r0 * np.sin(t), 0.1)
-            b = points.InsertNextPoint(radius_mm * r1 * np.cos(t), radius_mm * r1 * np.sin(t), 0.1)
-            lines.InsertNextCell(2, [a, b])
+    for seg, (r0, r1, a0, a1) in _geometry().items():
+        if a1 - a0 >= 359.0:
+            continue  # the apex disc has no radial edge
+        t = np.radians(a0)
+        a = points.InsertNextPoint(radius_mm * r0 * np.cos(t), radius_mm * r0 * np.sin(t), 0.1)
+        b = points.InsertNextPoint(radius_mm * r1 * np.cos(t), radius_mm * r1 * np.sin(t), 0.1)
+        lines.InsertNextCell(2, [a, b])
     poly = vtk.vtkPolyData()
     poly.SetPoints(points)
     poly.SetLines(lines)
