@@ -68,3 +68,21 @@ def test_fallback_sector_table_agrees_with_scoring_geometry(monkeypatch):
     assert set(own) == set(from_scoring) == set(range(1, 18))
     for seg in own:
         assert np.allclose(own[seg], from_scoring[seg]), seg
+
+
+def test_echo_scene_bundle(tmp_path):
+    """An apical echo cine (one slice, no scores): LV, myocardium and left atrium, echo landmarks."""
+    from cardiacmotion.slicerbridge import landmarks as lm, results, sequences
+
+    case = selftest.toy_echo_case()
+    sc.write_analysis_scene(tmp_path / "echo.mrb", case.image, case.labels, case.landmarks, case.function, None)
+    nodes = sc.read_analysis_scene(tmp_path / "echo.mrb")
+    assert nodes.bullseye is None and nodes.scores_table is None
+    segmentation = nodes.segmentation.GetSegmentation()
+    names = [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())]
+    assert names == ["LV cavity", "LV myocardium", "Left atrium"]
+    back = sequences.labels_from_segmentation_sequence(nodes.seg_sequence, case.image)
+    assert np.array_equal(back.array, case.labels.array)
+    assert set(lm.landmarks_from_node(nodes.landmarks)) == {"Apex", "Mitral annulus septal", "Mitral annulus lateral"}
+    assert nodes.chart.GetNumberOfPlotSeriesNodes() == 1  # LV only
+    assert "RV volume (ml)" not in results.table_columns(nodes.curve_table)

@@ -223,6 +223,41 @@ def render_bullseye_view(model_node, size: tuple = (440, 320), scene=None) -> np
     return rgb
 
 
+def render_analysis(folder: Union[str, os.PathLike], image, seg, landmarks=None, function=None, scores=None,
+                    size: tuple = (256, 256)) -> dict:
+    """Snapshots of an analysis as PNGs in ``folder``: ``slice_ed.png``, ``slice_es.png`` (mid slice with the
+    segmentation) and ``bullseye.png`` (when scores are given). What ``cardiacmotion analyze`` can add to its
+    figures; raises :class:`NotAvailableError` where no offscreen OpenGL exists.
+
+    Returns:
+        ``{name: RGB array}`` of what was written.
+    """
+    from cardiacmotion.errors import NotAvailableError
+    from cardiacmotion.slicerbridge import scene as sc, sequences
+
+    ok, reason = offscreen_available()
+    if not ok:
+        raise NotAvailableError(f"cannot render the Slicer views here: {reason}")
+    headless.get_scene(fresh=True)
+    nodes = sc.build_analysis_scene(image, seg, landmarks, function, scores)
+    if function is not None and function.get("ed_phase") is not None:
+        phases = {"ed": int(function["ed_phase"]), "es": int(function["es_phase"])}
+    else:  # largest and smallest LV cavity by voxel count
+        from cardiacmotion.cine import LV_CAVITY
+
+        counts = (seg.array == LV_CAVITY[image.modality]).sum(axis=(1, 2, 3))
+        phases = {"ed": int(np.argmax(counts)), "es": int(np.argmin(counts))}
+    out = {}
+    for label, phase in phases.items():
+        sequences.select_phase(nodes.browser, phase)
+        out[f"slice_{label}"] = render_slice_view(nodes.image, nodes.segmentation, size=size)
+        save_png(out[f"slice_{label}"], Path(folder) / f"slice_{label}.png")
+    if nodes.bullseye is not None:
+        out["bullseye"] = render_bullseye_view(nodes.bullseye)
+        save_png(out["bullseye"], Path(folder) / "bullseye.png")
+    return out
+
+
 def _legend_drawn(legend_dm, model_node) -> bool:
     if legend_dm is None:
         return False

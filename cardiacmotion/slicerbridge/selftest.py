@@ -84,6 +84,35 @@ def toy_mr_case(phases: int = 8, slices: int = 4, size: int = 64) -> BridgeCase:
     return BridgeCase(img, lab, landmarks, _function_from_labels(lab), scores)
 
 
+def toy_echo_case(phases: int = 6, size: int = 48) -> BridgeCase:
+    """A small apical echo cine (one slice): LV cavity, myocardium and left atrium, with echo landmarks."""
+    jj, ii = np.mgrid[:size, :size].astype(np.float64)
+    labels = np.zeros((phases, 1, size, size), np.uint8)
+    for t in range(phases):
+        squeeze = 0.5 * (1 - np.cos(2 * np.pi * t / phases))
+        a, b = size * (0.32 - 0.05 * squeeze), size * (0.16 - 0.04 * squeeze)
+        d = ((jj - size * 0.42) / a) ** 2 + ((ii - size / 2) / b) ** 2
+        lab = labels[t, 0]
+        lab[((jj - size * 0.85) / (size * 0.1)) ** 2 + ((ii - size / 2) / (size * 0.14)) ** 2 < 1] = 3
+        lab[d < 1.35] = 2
+        lab[d < 1.0] = 1
+    image = np.choose(labels, [20.0, 60.0, 180.0, 50.0]).astype(np.float32)
+    ijk_to_ras = np.diag([0.4, 0.4, 1.0, 1.0])
+    img = Cine(image, ijk_to_ras, np.arange(phases) * 33.0, modality="US", view="A4C")
+    lab = img.with_array(labels)
+    landmarks = {
+        "Apex": img.ijk_to_ras_points([[size / 2, size * 0.08, 0]])[0],
+        "Mitral annulus septal": img.ijk_to_ras_points([[size * 0.35, size * 0.75, 0]])[0],
+        "Mitral annulus lateral": img.ijk_to_ras_points([[size * 0.65, size * 0.75, 0]])[0],
+    }
+    lv = (labels == 1).sum(axis=(1, 2, 3)) * img.voxel_volume_ml
+    ed, es = int(np.argmax(lv)), int(np.argmin(lv))
+    function = {"ed_phase": ed, "es_phase": es, "frame_times_ms": img.frame_times_ms.tolist(), "lv_volume_ml": lv.tolist(),
+                "lv_edv_ml": float(lv[ed]), "lv_esv_ml": float(lv[es]), "lv_sv_ml": float(lv[ed] - lv[es]),
+                "lv_ef_pct": float(100 * (lv[ed] - lv[es]) / lv[ed]), "method": "label count"}
+    return BridgeCase(img, lab, landmarks, function, None)
+
+
 def make_case(seed: int = 0) -> BridgeCase:
     """The phantom MR case when ``cardiacmotion.phantom`` provides one, else :func:`toy_mr_case`."""
     try:
@@ -182,17 +211,6 @@ def check_scene_bundle(case: BridgeCase, folder: str | os.PathLike) -> dict:
 
 def render_case(case: BridgeCase, folder: str | os.PathLike, size: tuple = (256, 256)) -> dict:
     """Offscreen PNGs: mid slice with the segmentation at ED and ES, and the bullseye view."""
-    from cardiacmotion.slicerbridge import render, scene as sc, sequences
+    from cardiacmotion.slicerbridge import render
 
-    headless.get_scene(fresh=True)
-    nodes = sc.build_analysis_scene(case.image, case.labels, case.landmarks, case.function, case.scores)
-    out = {}
-    for label, phase in (("ed", case.function["ed_phase"]), ("es", case.function["es_phase"])):
-        sequences.select_phase(nodes.browser, int(phase))
-        rgb = render.render_slice_view(nodes.image, nodes.segmentation, size=size)
-        out[f"slice_{label}"] = rgb
-        render.save_png(rgb, Path(folder) / f"slice_{label}.png")
-    rgb = render.render_bullseye_view(nodes.bullseye)
-    out["bullseye"] = rgb
-    render.save_png(rgb, Path(folder) / "bullseye.png")
-    return out
+    return render.render_analysis(folder, case.image, case.labels, case.landmarks, case.function, case.scores, size=size)
