@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 
 from cardiacmotion.cine import Cine
 from cardiacmotion.errors import InputError
@@ -30,19 +29,20 @@ def image_from_volume(volume_node, modality: Optional[str] = None, view: Optiona
     """``(Cine, browser or None)`` for the selected input: a sequence proxy (all phases) or one volume."""
     if volume_node is None or volume_node.GetImageData() is None:
         raise InputError("select an input image (a volume sequence or a volume)")
-    modality = (modality or volume_node.GetAttribute("CardiacMotion.Modality") or "MR").upper()
-    modality = {"ECHO": "US", "AUTO": volume_node.GetAttribute("CardiacMotion.Modality") or "MR"}.get(modality, modality)
+    if modality is None or modality.lower() == "auto":
+        modality = volume_node.GetAttribute("CardiacMotion.Modality") or "MR"
+    modality = "US" if modality.upper() in ("US", "ECHO") else "MR"
     view = view or volume_node.GetAttribute("CardiacMotion.View") or ("SAX" if modality == "MR" else "A4C")
     browser = browser_of(volume_node)
     if browser is not None:
         seq = browser.GetSequenceNode(volume_node)
         return sequences.cine_from_volume_sequence(seq, modality=modality, view=view), browser
-    seq_like = sequences._array(volume_node.GetImageData())[None]
     import vtk
 
+    one_phase = sequences._array(volume_node.GetImageData())[None]
     m = vtk.vtkMatrix4x4()
     volume_node.GetIJKToRASMatrix(m)
-    return Cine(seq_like, sequences._numpy_matrix(m), [0.0], modality=modality, view=view), None
+    return Cine(one_phase, sequences._numpy_matrix(m), [0.0], modality=modality, view=view), None
 
 
 def seed_from_segmentation(seg_node, image: Cine, phase: int) -> Cine:

@@ -192,7 +192,7 @@ def render_bullseye_view(model_node, size: tuple = (440, 320), scene=None) -> np
     import slicer
     import vtk
 
-    from cardiacmotion.slicerbridge.bullseye import VIEW_NAME, bullseye_view
+    from cardiacmotion.slicerbridge.bullseye import bullseye_view
 
     scene = scene or headless.get_scene()
     view = bullseye_view(scene)
@@ -219,7 +219,6 @@ def render_bullseye_view(model_node, size: tuple = (440, 320), scene=None) -> np
     rgb = _grab(window)
     group.SetMRMLDisplayableNode(None)
     window.Finalize()
-    del VIEW_NAME
     return rgb
 
 

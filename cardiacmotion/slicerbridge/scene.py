@@ -114,7 +114,10 @@ def write_analysis_scene(
     path = Path(path_mrb)
     if path.suffix.lower() != ".mrb":
         raise InputError(f"a Slicer scene bundle must end in .mrb: {path}")
-    scene = headless.get_scene(fresh=True) if not headless.in_slicer_application() else _scratch_scene()
+    if headless.in_slicer_application():
+        # never clear the user's scene: in Slicer, build_analysis_scene + File / Save does this
+        raise InputError("write_analysis_scene runs outside the Slicer application (cardiacmotion analyze)")
+    scene = headless.get_scene(fresh=True)
     build_analysis_scene(image, seg, landmarks, function, scores, scene=scene)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -131,10 +134,6 @@ def write_analysis_scene(
         os.replace(tmp, path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _scratch_scene():
-    raise InputError("write_analysis_scene runs outside Slicer; in Slicer use build_analysis_scene + Save")
 
 
 def find_role(scene, role: str):
