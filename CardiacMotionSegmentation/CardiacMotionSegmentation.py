@@ -168,6 +168,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.repropagateButton.connect("clicked(bool)", self.onRepropagateButton)
         self.ui.createLandmarksButton.connect("clicked(bool)", self.onCreateLandmarks)
+        self.ui.loadCineButton.connect("clicked(bool)", self.onLoadCine)
         self._timer = qt.QTimer()
         self._timer.setInterval(200)
         self._timer.connect("timeout()", self.onPollJob)
@@ -225,6 +226,20 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self.ui.applyButton.toolTip = _("Stop the engine") if running else _("Segment every phase in a background process")
         self.ui.repropagateButton.enabled = not running and bool(p.resultSegmentation) and bool(self.editedPhases())
         self.observeResultProxy(p.resultSegmentation)
+
+    # -- input -------------------------------------------------------------------------------------------
+    def onLoadCine(self) -> None:
+        import qt
+
+        path = qt.QFileDialog.getOpenFileName(
+            slicer.util.mainWindow(), _("Load cine"), "",
+            _("Cine images") + " (*.nii *.nii.gz *.seq.nrrd *.avi *.mp4 *.mhd *.dcm);;" + _("All files") + " (*)")
+        if not path:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Failed to load the cine."), waitCursor=True):
+            proxy = self.logic.loadCine(path, self._parameterNode.modality)
+            self._parameterNode.inputVolume = proxy
+            slicer.util.setSliceViewerLayers(background=proxy, fit=True)
 
     # -- landmarks -------------------------------------------------------------------------------
     def onCreateLandmarks(self) -> None:
@@ -350,6 +365,15 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
         base = slicer.app.temporaryPath if hasattr(slicer, "app") else tempfile.gettempdir()
         os.makedirs(base, exist_ok=True)
         return tempfile.mkdtemp(prefix="CardiacMotion-", dir=base)
+
+    def loadCine(self, path: str, modality: str = "auto"):
+        """Read a cine file with the engine and add it as a volume sequence; returns the proxy volume."""
+        from cardiacmotion.slicerbridge import modulelogic
+
+        browser, sequence, proxy = modulelogic.load_cine_file(path, modality, scene=slicer.mrmlScene)
+        if hasattr(slicer.modules.sequences, "setToolBarActiveBrowserNode"):
+            slicer.modules.sequences.setToolBarActiveBrowserNode(browser)  # the play/slider toolbar drives it
+        return proxy
 
     def createLandmarks(self, parameterNode):
         from cardiacmotion.slicerbridge import landmarks

@@ -94,3 +94,14 @@ def test_engine_cli_runs_as_the_module_runs_it(tmp_path, loaded):
     job = runner.BackgroundJob([sys.executable, "-m", "cardiacmotion", "info", paths["image"], "--json"],
                                env={"PATH": "/usr/bin:/bin"}).start()
     assert job.wait(60) == 0, job.stderr_lines
+
+
+def test_load_cine_file_makes_a_sequence(tmp_path, scene):
+    case = selftest.toy_mr_case(phases=4, slices=2, size=24)
+    write_image(case.image, tmp_path / "patient7.nii.gz")
+    browser, seq, proxy = modulelogic.load_cine_file(tmp_path / "patient7.nii.gz", "mr")
+    assert proxy.GetName() == "patient7" and seq.GetNumberOfDataNodes() == 4
+    image, found = modulelogic.image_from_volume(proxy)
+    assert found is browser and np.allclose(image.array, case.image.array, atol=1e-3)
+    with pytest.raises(InputError):
+        modulelogic.load_cine_file(tmp_path / "missing.nii.gz")

@@ -45,6 +45,24 @@ def image_from_volume(volume_node, modality: Optional[str] = None, view: Optiona
     return Cine(one_phase, sequences._numpy_matrix(m), [0.0], modality=modality, view=view), None
 
 
+def load_cine_file(path: os.PathLike, modality: str = "auto", scene=None):
+    """Read a cine with the engine's readers (NIfTI, DICOM, AVI/MP4, MHD, .seq.nrrd) into a volume sequence.
+
+    Returns:
+        ``(browser, sequence, proxy volume)``; the proxy is named after the file.
+    """
+    from cardiacmotion.cine import optional_modality
+    from cardiacmotion.io import read_image
+
+    image = read_image(path, modality=optional_modality(modality))
+    name = Path(path).name
+    for ext in (".nii.gz", ".seq.nrrd", ".nii", ".avi", ".mp4", ".mhd", ".dcm"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return sequences.volume_sequence_from_cine(image, name=name or "Cine", scene=scene or headless.get_scene())
+
+
 def seed_from_segmentation(seg_node, image: Cine, phase: int) -> Cine:
     """The seed file content: the current segmentation frame as a one-phase label cine on the image grid."""
     labels = sequences.labels_from_segmentation(seg_node, image)
