@@ -23,23 +23,53 @@ def _configure_window_class() -> None:
         os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkEGLRenderWindow"
 
 
-def offscreen_available() -> tuple:
-    """``(ok, reason)``: whether an offscreen OpenGL window can render in this process."""
-    _configure_window_class()
-    try:
-        import vtk
+_PROBE = """
+import vtk
+w = vtk.vtkRenderWindow()
+w.SetOffScreenRendering(1)
+w.SetSize(8, 8)
+w.AddRenderer(vtk.vtkRenderer())
+w.Render()
+print(w.GetClassName(), int(w.SupportsOpenGL()))
+"""
+_probe_result: Optional[tuple] = None
 
-        window = vtk.vtkRenderWindow()
-        window.SetOffScreenRendering(1)
-        window.SetSize(8, 8)
-        window.AddRenderer(vtk.vtkRenderer())
-        window.Render()
-        ok = bool(window.SupportsOpenGL()) if hasattr(window, "SupportsOpenGL") else True
-        name = window.GetClassName()
-        window.Finalize()
-        return (ok, name if ok else f"{name} does not support OpenGL here")
-    except Exception as exc:  # noqa: BLE001 - any failure means: no rendering here
-        return False, f"no offscreen OpenGL: {exc}"
+
+def offscreen_available() -> tuple:
+    """``(ok, reason)``: whether an offscreen OpenGL window renders here.
+
+    Probed once in a child process: a missing EGL/OSMesa library can abort the process that tries it.
+    """
+    global _probe_result
+    if _probe_result is not None:
+        return _probe_result
+    import subprocess
+    import sys
+
+    if "VTK_DEFAULT_OPENGL_WINDOW" in os.environ or os.environ.get("DISPLAY"):
+        candidates = [os.environ.get("VTK_DEFAULT_OPENGL_WINDOW")]
+    else:  # no display: EGL first, then OSMesa
+        candidates = ["vtkEGLRenderWindow", "vtkOSOpenGLRenderWindow"]
+    reasons = []
+    for window_class in candidates:
+        env = dict(os.environ)
+        if window_class:
+            env["VTK_DEFAULT_OPENGL_WINDOW"] = window_class
+        try:
+            out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60, env=env)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            reasons.append(f"{window_class}: {exc}")
+            continue
+        words = out.stdout.split()
+        if out.returncode == 0 and len(words) == 2 and words[1] == "1":
+            if window_class:
+                os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = window_class  # before this process makes a window
+            _probe_result = (True, words[0])
+            return _probe_result
+        tail = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
+        reasons.append(f"{window_class or 'default window'}: {tail[-160:]}")
+    _probe_result = (False, "no offscreen OpenGL: " + "; ".join(reasons))
+    return _probe_result
 
 
 def _window(width: int, height: int):
