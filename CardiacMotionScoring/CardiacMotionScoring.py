@@ -287,6 +287,8 @@ class CardiacMotionScoringTest(ScriptedLoadableModuleTest):
         self.test_ScoresIntoTableAndBullseye()
         self.setUp()
         self.test_ScoringInputs()
+        self.setUp()
+        self.test_SceneBundle()
 
     def test_ScoresIntoTableAndBullseye(self):
         ensureEngineImportable()
@@ -304,6 +306,17 @@ class CardiacMotionScoringTest(ScriptedLoadableModuleTest):
         got = bullseye.scores_from_model(shown["model"])
         self.assertEqual({k: got[k] for k in expected}, expected)
         self.assertEqual(len(got), 17)
+        self.delayDisplay(_("Test passed"))
+
+    def test_SceneBundle(self):
+        """The whole analysis saved as .mrb and reopened: browser, sequences, segments, landmarks, tables,
+        chart and bullseye intact (the check pytest runs on slicer-core)."""
+        ensureEngineImportable()
+        from cardiacmotion.slicerbridge import selftest
+
+        case = selftest.make_case()
+        info = selftest.check_scene_bundle(case, tempfile.mkdtemp(dir=slicer.app.temporaryPath))
+        self.assertGreater(info["bytes"], 0)
         self.delayDisplay(_("Test passed"))
 
     def test_ScoringInputs(self):

@@ -153,6 +153,11 @@ def read_analysis_scene(path_mrb: Union[str, os.PathLike]) -> AnalysisNodes:
     scene = headless.get_scene(fresh=True)
     if not scene.ReadFromMRB(str(path)):
         raise InputError(f"{path} is not a readable Slicer scene bundle")
+    return find_analysis_nodes(scene)
+
+
+def find_analysis_nodes(scene) -> AnalysisNodes:
+    """The CardiacMotion nodes of a loaded scene (by their role attributes and the browser's proxies)."""
     out = AnalysisNodes()
     for attr, role in (
         ("browser", "browser"), ("image_sequence", "image sequence"), ("image", "image"),

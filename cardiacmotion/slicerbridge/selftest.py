@@ -174,8 +174,18 @@ def check_scene_bundle(case: BridgeCase, folder: str | os.PathLike) -> dict:
     from cardiacmotion.slicerbridge import bullseye, landmarks as lm, results, scene as sc, sequences
 
     path = Path(folder) / "scene.mrb"
-    sc.write_analysis_scene(path, case.image, case.labels, case.landmarks, case.function, case.scores)
-    nodes = sc.read_analysis_scene(path)
+    if headless.in_slicer_application():  # the real application: its own scene, saved and reopened
+        import slicer
+
+        slicer.mrmlScene.Clear()
+        sc.build_analysis_scene(case.image, case.labels, case.landmarks, case.function, case.scores, scene=slicer.mrmlScene)
+        assert slicer.mrmlScene.WriteToMRB(str(path)), "Slicer could not write the bundle"
+        slicer.mrmlScene.Clear()
+        slicer.util.loadScene(str(path))
+        nodes = sc.find_analysis_nodes(slicer.mrmlScene)
+    else:
+        sc.write_analysis_scene(path, case.image, case.labels, case.landmarks, case.function, case.scores)
+        nodes = sc.read_analysis_scene(path)
     for attr in ("browser", "image_sequence", "image", "seg_sequence", "segmentation", "landmarks",
                  "function_table", "curve_table", "chart", "scores_table", "bullseye"):
         assert getattr(nodes, attr) is not None, f"{attr} missing from the loaded scene"
