@@ -18,7 +18,7 @@ def scene():
 def case():
     from cardiacmotion.slicerbridge import selftest
 
-    return selftest.make_case()
+    return selftest.make_case(0, phases=10, slices=6, grid=72)  # the phantom, kept small for a 2-core CI
 
 
 @pytest.fixture(scope="session")

@@ -120,11 +120,15 @@ def _slice_logic(scene, layout_name: str):
     app_logic = headless.application_logic()
     slice_node = scene.GetSingletonNode(layout_name, "vtkMRMLSliceNode")
     if slice_node is None:
-        slice_node = slicer.vtkMRMLSliceNode()
+        # Slicer's orientation presets live on the scene's default slice node; nodes made by the scene get them
+        slicer.vtkMRMLSliceNode.AddDefaultSliceOrientationPresets(scene)
+        slice_node = scene.CreateNodeByClass("vtkMRMLSliceNode")
+        slice_node.UnRegister(None)  # CreateNodeByClass hands over a reference Python also holds
         slice_node.SetName(layout_name)
         slice_node.SetLayoutName(layout_name)
         slice_node.SetSingletonTag(layout_name)
         scene.AddNode(slice_node)
+        slice_node.SetOrientation("Axial")  # patient left on screen right, as Slicer's Red view starts
     logic = app_logic.GetSliceLogic(slice_node) if app_logic.GetSliceLogics() else None
     if logic is None:
         import vtk

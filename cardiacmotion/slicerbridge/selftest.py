@@ -113,13 +113,18 @@ def toy_echo_case(phases: int = 6, size: int = 48) -> BridgeCase:
     return BridgeCase(img, lab, landmarks, function, None)
 
 
-def make_case(seed: int = 0) -> BridgeCase:
-    """The phantom MR case when ``cardiacmotion.phantom`` provides one, else :func:`toy_mr_case`."""
+def make_case(seed: int = 0, **options) -> BridgeCase:
+    """The phantom MR case when ``cardiacmotion.phantom`` provides one, else :func:`toy_mr_case`.
+
+    Args:
+        seed: phantom seed.
+        **options: phantom options (``phases``, ``slices``, ``grid``, ...) to keep a test small.
+    """
     try:
         from cardiacmotion.phantom import make_mr_case  # lands with issue 3
     except ImportError:
         return toy_mr_case()
-    case = make_mr_case(seed)
+    case = make_mr_case(seed, **options)
     function = {k: v for k, v in case.truth.items() if k != "segments" and not isinstance(v, dict)}
     function.setdefault("frame_times_ms", case.image.frame_times_ms.tolist())
     function["method"] = "phantom truth"
