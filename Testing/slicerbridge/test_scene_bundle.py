@@ -86,3 +86,9 @@ def test_echo_scene_bundle(tmp_path):
     assert set(lm.landmarks_from_node(nodes.landmarks)) == {"Apex", "Mitral annulus septal", "Mitral annulus lateral"}
     assert nodes.chart.GetNumberOfPlotSeriesNodes() == 1  # LV only
     assert "RV volume (ml)" not in results.table_columns(nodes.curve_table)
+
+
+def test_headless_mrml_available_here():
+    from cardiacmotion.slicerbridge import headless
+
+    assert headless.available() == (True, "slicer-core")

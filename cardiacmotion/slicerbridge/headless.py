@@ -25,6 +25,21 @@ _LOGICS = (
 _state: dict = {}
 
 
+def available() -> tuple:
+    """``(ok, reason)``: whether MRML can be used here (Slicer, or the ``slicer-core`` wheel).
+
+    ``cardiacmotion analyze`` asks this before writing ``scene.mrb`` and says why it skips when it cannot.
+    """
+    try:
+        import slicer
+    except ImportError:
+        return False, "slicer-core is not installed (pip install 'cardiacmotion[slicer]')"
+    missing = [name for _, name in _LOGICS if not hasattr(slicer, name)]
+    if not hasattr(slicer, "vtkMRMLScene") or missing:
+        return False, "this 'slicer' package lacks the MRML module logics: " + ", ".join(missing or ["vtkMRMLScene"])
+    return True, "slicer-core" if not in_slicer_application() else "3D Slicer"
+
+
 def in_slicer_application() -> bool:
     """True inside the real Slicer application (``slicer.app`` exists)."""
     import slicer
