@@ -66,7 +66,7 @@ def ensureEngineDependencies() -> None:
         ):
             raise RuntimeError(_("Required Python packages are missing: {packages}").format(packages=", ".join(missing)))
         with slicer.util.WaitCursor():
-            slicer.util.pip_install(missing)
+            slicer.util.pip_install(" ".join(missing))
 
 
 def registerCardiacMotionLayout() -> None:
