@@ -25,6 +25,7 @@ def test_layout_arrangement_is_saved_and_views_hold_results(tmp_path, toy_case):
     plot_view = scene.GetSingletonNode(layout.PLOT_VIEW, "vtkMRMLPlotViewNode")
     table_view = scene.GetSingletonNode(layout.TABLE_VIEW, "vtkMRMLTableViewNode")
     assert plot_view.GetPlotChartNode().GetName() == "Volume curves"
+    assert plot_view.GetInteractionMode() == plot_view.InteractionModeSelectPoints
     assert table_view.GetTableNode().GetName() == "Wall motion scores"
     assert scene.GetSingletonNode(bullseye.VIEW_NAME, "vtkMRMLViewNode") is not None
 

@@ -86,6 +86,7 @@ def show_results(chart=None, table=None, scene=None) -> None:
             view.SetName("PlotView" + PLOT_VIEW)
             scene.AddNode(view)
         view.SetPlotChartNodeID(chart.GetID())
+        view.SetInteractionMode(view.InteractionModeSelectPoints)  # a click on a point selects that phase
     if table is not None:
         view = scene.GetSingletonNode(TABLE_VIEW, "vtkMRMLTableViewNode")
         if view is None:
