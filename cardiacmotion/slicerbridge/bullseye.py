@@ -160,7 +160,7 @@ def segment_number_node(view, scene=None, radius_mm: float = 10.0):
     node.SetFixedNumberOfControlPoints(True)
     display = node.GetDisplayNode()
     display.SetGlyphScale(0.01)
-    display.SetUseGlyphScale(True) if hasattr(display, "SetUseGlyphScale") else None
+    display.SetUseGlyphScale(True)
     display.SetTextScale(4.0)
     display.SetSelectedColor(0.05, 0.05, 0.05)
     display.SetColor(0.05, 0.05, 0.05)
@@ -225,9 +225,7 @@ def bullseye_model(scores: Mapping, name: str = "AHA bullseye", scene=None):
     colors = score_color_table(scene=scene)
     view = bullseye_view(scene)
     display = model.GetDisplayNode()
-    display.SetActiveScalar("Score", display.GetAttributeLocationFromString("cell")) if hasattr(
-        display, "SetActiveScalar"
-    ) else display.SetActiveScalarName("Score")
+    display.SetActiveScalar("Score", display.GetAttributeLocationFromString("cell"))
     display.SetActiveAttributeLocation(display.GetAttributeLocationFromString("cell"))
     display.SetAndObserveColorNodeID(colors.GetID())
     display.SetScalarRangeFlag(display.UseColorNodeScalarRange)

@@ -184,7 +184,7 @@ def render_slice_view(
     centre = m.MultiplyPoint(((dims[0] - 1) / 2.0, (dims[1] - 1) / 2.0, float(k), 1.0))
     slice_node.JumpSliceByCentering(centre[0], centre[1], centre[2])
     slice_node.UpdateMatrices()
-    logic.UpdateImageData() if hasattr(logic, "UpdateImageData") else None
+    logic.UpdateImageData()
 
     window = _window(width, height)
     renderer = vtk.vtkRenderer()
@@ -212,7 +212,6 @@ def render_slice_view(
             display.SetVisibility2DFill(True)
             display.SetVisibility2DOutline(True)
             display.SetOpacity2DFill(0.4)
-        group.RequestRender() if hasattr(group, "RequestRender") else None
     window.Render()
     rgb = _grab(window)
     if group is not None:

@@ -50,7 +50,7 @@ def function_table(function: Mapping, name: str = "Cardiac function", scene=None
     _add_column(table, "Measurement", [r[0] for r in rows], "string")
     _add_column(table, "Value", [round(float(r[1]), 2) for r in rows])
     _add_column(table, "Unit", [r[2] for r in rows], "string")
-    node.SetUseColumnTitleAsColumnHeader(True) if hasattr(node, "SetUseColumnTitleAsColumnHeader") else None
+    node.SetUseColumnTitleAsColumnHeader(True)
     node.SetAttribute("CardiacMotion.Method", str(function.get("method", "")))
     node.Modified()
     return node

@@ -72,13 +72,15 @@ def build_analysis_scene(
         raise InputError("the segmentation is not on the image grid (shape, phases or geometry differ)")
     out = AnalysisNodes()
     out.browser, out.image_sequence, out.image = sequences.volume_sequence_from_cine(image, name=name, scene=scene)
-    _tag(out.browser, "browser"), _tag(out.image_sequence, "image sequence"), _tag(out.image, "image")
+    for node, role in ((out.browser, "browser"), (out.image_sequence, "image sequence"), (out.image, "image")):
+        _tag(node, role)
     if seg is not None:
         seg_with_modality = seg.with_array(seg.array, modality=image.modality)
         out.seg_sequence, out.segmentation = sequences.segmentation_sequence_from_cine(
             seg_with_modality, out.browser, name="Segmentation", scene=scene
         )
-        _tag(out.seg_sequence, "segmentation sequence"), _tag(out.segmentation, "segmentation")
+        _tag(out.seg_sequence, "segmentation sequence")
+        _tag(out.segmentation, "segmentation")
     out.landmarks = _tag(lm.create_landmarks_node(image.modality, landmarks, scene=scene), "landmarks")
     if function is not None:
         out.function_table = _tag(results.function_table(function, scene=scene), "function table")

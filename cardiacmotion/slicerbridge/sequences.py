@@ -124,9 +124,10 @@ def _fill_segmentation(seg_node, labels: np.ndarray, ijk_to_ras: np.ndarray, mod
     import slicer
 
     segmentation = seg_node.GetSegmentation()
-    segmentation.SetSourceRepresentationName(BINARY_LABELMAP) if hasattr(
-        segmentation, "SetSourceRepresentationName"
-    ) else segmentation.SetMasterRepresentationName(BINARY_LABELMAP)
+    if hasattr(segmentation, "SetSourceRepresentationName"):  # Slicer >= 5.4 name
+        segmentation.SetSourceRepresentationName(BINARY_LABELMAP)
+    else:
+        segmentation.SetMasterRepresentationName(BINARY_LABELMAP)
     shared = _oriented_labelmap(labels, ijk_to_ras)
     for spec in segment_specs(modality):
         segment = slicer.vtkSegment()
