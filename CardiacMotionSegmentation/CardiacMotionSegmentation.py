@@ -147,9 +147,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self._job = None
         self._jobContext = None
         self._timer = None
-        self._observedProxy = None
         self._plotConnected = False
-        self._loading = False
 
     def setup(self) -> None:
         import qt
@@ -224,8 +222,8 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self.ui.applyButton.enabled = running or ready
         self.ui.applyButton.text = _("Cancel") if running else _("Apply")
         self.ui.applyButton.toolTip = _("Stop the engine") if running else _("Segment every phase in a background process")
-        self.ui.repropagateButton.enabled = not running and bool(p.resultSegmentation) and bool(self.editedPhases())
-        self.observeResultProxy(p.resultSegmentation)
+        # corrected phases are found by comparing with the engine's result when Re-propagate is pressed
+        self.ui.repropagateButton.enabled = not running and bool(p.resultSegmentation)
 
     # -- input -------------------------------------------------------------------------------------------
     def onLoadCine(self) -> None:
@@ -250,25 +248,6 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             slicer.modules.markups.logic().SetActiveList(node)
             interaction = slicer.app.applicationLogic().GetInteractionNode()
             interaction.SetCurrentInteractionMode(interaction.Place)  # places the next unplaced, named point
-
-    # -- corrections -------------------------------------------------------------------------------
-    def observeResultProxy(self, proxy) -> None:
-        if proxy is self._observedProxy:
-            return
-        if self._observedProxy is not None:
-            self.removeObserver(self._observedProxy, slicer.vtkSegmentation.SegmentModified, self.onProxyEdited)
-        self._observedProxy = proxy
-        if proxy is not None:
-            self.addObserver(proxy.GetSegmentation(), slicer.vtkSegmentation.SegmentModified, self.onProxyEdited)
-
-    def onProxyEdited(self, caller=None, event=None) -> None:
-        if self._job is not None or self._loading or self._parameterNode is None:
-            return
-        self.logic.markCurrentPhaseEdited(self._parameterNode.resultSegmentation)
-        self.ui.repropagateButton.enabled = True
-
-    def editedPhases(self) -> list:
-        return self.logic.editedPhases(self._parameterNode.resultSegmentation) if self._parameterNode else []
 
     # -- plot click selects the phase -----------------------------------------------------------
     def connectPlotClicks(self) -> None:
@@ -325,18 +304,22 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         job, context = self._job, self._jobContext
         self._job, self._jobContext = None, None
         self.ui.progressBar.setVisible(False)
-        with slicer.util.tryWithErrorDisplay(_("Segmentation failed."), waitCursor=True):
+        failed = _("Computing the volume curves failed.") if context.get("kind") == "function" else _("Segmentation failed.")
+        with slicer.util.tryWithErrorDisplay(failed, waitCursor=True):
             if job.cancelled:
                 self.ui.statusLabel.text = _("Cancelled.")
             elif job.returncode != 0:
                 self.ui.statusLabel.text = _("Failed.")
                 raise RuntimeError(job.error_message())
+            elif context.get("kind") == "function":
+                self.ui.statusLabel.text = self.logic.loadFunction(context)
             else:
-                self._loading = True  # loading the result is not a user correction
-                try:
-                    self.ui.statusLabel.text = self.logic.loadSegmentation(self._parameterNode, context)
-                finally:
-                    self._loading = False
+                self.logic.loadSegmentation(self._parameterNode, context)
+                # volume curves next, in the background as well (the engine's function command)
+                self._job, self._jobContext = self.logic.startFunction(context)
+                self.ui.statusLabel.text = _("Computing the volume curves...")
+                self.ui.progressBar.setVisible(True)
+                self._timer.start()
         self._checkCanApply()
 
     def cancelJob(self) -> None:
@@ -397,9 +380,9 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
         logging.info("CardiacMotion: " + " ".join(context["command"]))
         return runner.BackgroundJob(context["command"]).start(), context
 
-    def loadSegmentation(self, parameterNode, context) -> str:
-        """Load the result into the image's browser, then compute and show the volume curves."""
-        from cardiacmotion.slicerbridge import modulelogic, runner
+    def loadSegmentation(self, parameterNode, context) -> None:
+        """Load the result into the image's browser (replacing the earlier result's items)."""
+        from cardiacmotion.slicerbridge import modulelogic
 
         existing = None
         if parameterNode.resultSegmentation:
@@ -407,28 +390,32 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
             existing = browser.GetSequenceNode(parameterNode.resultSegmentation) if browser else None
         seq, proxy = modulelogic.load_segmentation_result(context["output"], context["image"], context["browser"], existing)
         parameterNode.resultSegmentation = proxy
-        functionJson = os.path.join(os.path.dirname(context["output"]), "function.json")
-        job = runner.BackgroundJob(runner.function_command(context["output"], functionJson, context["paths"]["image"])).start()
-        if job.wait(600) != 0:
-            return _("Segmented; volume curves unavailable: {reason}").format(reason=job.error_message())
-        shown = modulelogic.load_function_result(functionJson, scene=slicer.mrmlScene)
-        fn = shown["function"]
+
+    def startFunction(self, segContext):
+        """Start ``cardiacmotion function`` on the segmentation just loaded."""
+        from cardiacmotion.slicerbridge import runner
+
+        functionJson = os.path.join(os.path.dirname(segContext["output"]), "function.json")
+        command = runner.function_command(segContext["output"], functionJson, segContext["paths"]["image"])
+        return runner.BackgroundJob(command).start(), {"kind": "function", "output": functionJson}
+
+    def loadFunction(self, context) -> str:
+        """Show the volume curves, function table and chart; returns the one-line summary."""
+        from cardiacmotion.slicerbridge import modulelogic
+
+        fn = modulelogic.load_function_result(context["output"], scene=slicer.mrmlScene)["function"]
         return _("EF {ef:.1f} %, EDV {edv:.1f} ml, ESV {esv:.1f} ml").format(
             ef=fn.get("lv_ef_pct", float("nan")), edv=fn.get("lv_edv_ml", float("nan")), esv=fn.get("lv_esv_ml", float("nan")))
 
-    def markCurrentPhaseEdited(self, proxy) -> list:
-        from cardiacmotion.slicerbridge import modulelogic
-
-        browser = modulelogic.browser_of(proxy)
-        if browser is None:
-            return []
-        return modulelogic.mark_edited(browser.GetSequenceNode(proxy), browser.GetSelectedItemNumber())
-
-    def editedPhases(self, proxy) -> list:
+    def editedPhases(self, volumeNode, proxy) -> list:
+        """Phases whose segmentation differs from the engine's last result (what Re-propagate will use)."""
         from cardiacmotion.slicerbridge import modulelogic
 
         browser = modulelogic.browser_of(proxy) if proxy else None
-        return modulelogic.edited_phases(browser.GetSequenceNode(proxy)) if browser else []
+        if browser is None:
+            return []
+        image, _browser = modulelogic.image_from_volume(volumeNode)
+        return modulelogic.edited_phases(browser.GetSequenceNode(proxy), image)
 
     def selectPhaseFromPlot(self, volumeNode, pointIndex: int) -> int:
         from cardiacmotion.slicerbridge import modulelogic

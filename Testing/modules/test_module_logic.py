@@ -105,3 +105,21 @@ def test_load_cine_file_makes_a_sequence(tmp_path, scene):
     assert found is browser and np.allclose(image.array, case.image.array, atol=1e-3)
     with pytest.raises(InputError):
         modulelogic.load_cine_file(tmp_path / "missing.nii.gz")
+
+
+def test_edits_found_by_content_not_by_browsing(tmp_path, loaded):
+    case, browser, proxy = loaded
+    write_image(case.labels, tmp_path / "seg.nii.gz")
+    seg_seq, seg_proxy = modulelogic.load_segmentation_result(tmp_path / "seg.nii.gz", case.image, browser)
+    for t in range(case.image.phases):  # the user browses every phase
+        sequences.select_phase(browser, t)
+    assert modulelogic.edited_phases(seg_seq, case.image) == []
+    sequences.select_phase(browser, 2)
+    edited = case.labels.array[2].copy()
+    edited[edited == 1] = 0
+    sequences.set_segmentation_labels(seg_proxy, edited, case.image.ijk_to_ras, "MR")
+    sequences.select_phase(browser, 4)
+    assert modulelogic.edited_phases(seg_seq, case.image) == [2]
+    job = modulelogic.prepare_segmentation(tmp_path / "run", proxy, "edits", seg_sequence=seg_seq)
+    seed = read_labels(job["paths"]["seed"]).array
+    assert np.array_equal(seed[2], edited) and not np.delete(seed, 2, axis=0).any()

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Optional
 
 
+import numpy as np
+
 from cardiacmotion.cine import Cine
 from cardiacmotion.errors import InputError
 from cardiacmotion.slicerbridge import bullseye, headless, landmarks as lm, layout, results, runner, sequences
 
 EDITED = "CardiacMotion.EditedPhases"
+RESULT_FILE = "CardiacMotion.ResultFile"
 
 
 def browser_of(node):
@@ -79,10 +82,25 @@ def mark_edited(seg_sequence, phase: int) -> list:
     return sorted(phases)
 
 
-def edited_phases(seg_sequence) -> list:
-    """The phases the user corrected since the last propagation."""
-    value = seg_sequence.GetAttribute(EDITED) if seg_sequence is not None else None
-    return sorted({int(v) for v in value.split(",") if v.strip()}) if value else []
+def edited_phases(seg_sequence, image: Optional[Cine] = None) -> list:
+    """The phases the user corrected since the last propagation.
+
+    Those marked with :func:`mark_edited`, plus (given the image) every phase whose labels now differ from
+    the engine's last result: found by content, so browsing the phases never counts as an edit.
+    """
+    if seg_sequence is None:
+        return []
+    value = seg_sequence.GetAttribute(EDITED)
+    phases = {int(v) for v in value.split(",") if v.strip()} if value else set()
+    result = seg_sequence.GetAttribute(RESULT_FILE)
+    if image is not None and result and Path(result).is_file():
+        from cardiacmotion.io import read_labels
+
+        engine = read_labels(result, modality=image.modality).array
+        now = sequences.labels_from_segmentation_sequence(seg_sequence, image).array
+        if engine.shape == now.shape:
+            phases |= {int(t) for t in range(now.shape[0]) if not np.array_equal(now[t], engine[t])}
+    return sorted(phases)
 
 
 def prepare_segmentation(workdir: os.PathLike, volume_node, seed_source: str = "segmentation", seed_node=None,
@@ -111,7 +129,9 @@ def prepare_segmentation(workdir: os.PathLike, volume_node, seed_source: str = "
         if missing:
             raise InputError(f"place the landmark(s) first: {', '.join(missing)}")
     elif seed_source == "edits":
-        phases = edited_phases(seg_sequence)
+        if seg_sequence is None:
+            raise InputError("no segmentation to re-propagate from: run the segmentation first")
+        phases = edited_phases(seg_sequence, image)
         labels = sequences.labels_from_segmentation_sequence(seg_sequence, image).array
         seed = image.with_array(runner.edited_seed(labels, phases))
     else:
@@ -143,9 +163,12 @@ def load_segmentation_result(path: os.PathLike, image: Cine, browser, seg_sequen
             item = seg_sequence.GetNthDataNode(t)
             sequences.set_segmentation_labels(item, labels.array[t], image.ijk_to_ras, image.modality)
         seg_sequence.SetAttribute(EDITED, "")
+        seg_sequence.SetAttribute(RESULT_FILE, str(path))
         sequences.select_phase(browser, browser.GetSelectedItemNumber())
         return seg_sequence, browser.GetProxyNode(seg_sequence)
-    return sequences.segmentation_sequence_from_cine(labels, browser, name=name)
+    seg_sequence, proxy = sequences.segmentation_sequence_from_cine(labels, browser, name=name)
+    seg_sequence.SetAttribute(RESULT_FILE, str(path))  # what the engine gave: edits are found against it
+    return seg_sequence, proxy
 
 
 def replace_role(scene, role: str, node):
