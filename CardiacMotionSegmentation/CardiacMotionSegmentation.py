@@ -147,7 +147,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self._job = None
         self._jobContext = None
         self._timer = None
-        self._plotConnected = False
+        self._connectedPlotViews = []
 
     def setup(self) -> None:
         import qt
@@ -247,16 +247,20 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             self._parameterNode.seedSource = "landmarks"
             slicer.modules.markups.logic().SetActiveList(node)
             interaction = slicer.app.applicationLogic().GetInteractionNode()
+            interaction.SetPlaceModePersistence(1)
             interaction.SetCurrentInteractionMode(interaction.Place)  # places the next unplaced, named point
 
     # -- plot click selects the phase -----------------------------------------------------------
     def connectPlotClicks(self) -> None:
-        if self._plotConnected or slicer.app.layoutManager() is None:
+        """Listen to point clicks in every plot view (the CardiacMotion layout creates its own)."""
+        layoutManager = slicer.app.layoutManager()
+        if layoutManager is None:
             return
-        for i in range(slicer.app.layoutManager().plotViewCount):
-            plotView = slicer.app.layoutManager().plotWidget(i).plotView()
-            plotView.connect("dataSelected(vtkStringArray*, vtkCollection*)", self.onPlotDataSelected)
-            self._plotConnected = True
+        for i in range(layoutManager.plotViewCount):
+            plotView = layoutManager.plotWidget(i).plotView()
+            if plotView not in self._connectedPlotViews:
+                plotView.connect("dataSelected(vtkStringArray*, vtkCollection*)", self.onPlotDataSelected)
+                self._connectedPlotViews.append(plotView)
 
     def onPlotDataSelected(self, mrmlPlotDataIDs, selectionCol) -> None:
         if not self._parameterNode or not self._parameterNode.inputVolume or selectionCol.GetNumberOfItems() == 0:
@@ -313,6 +317,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
                 raise RuntimeError(job.error_message())
             elif context.get("kind") == "function":
                 self.ui.statusLabel.text = self.logic.loadFunction(context)
+                self.connectPlotClicks()
             else:
                 self.logic.loadSegmentation(self._parameterNode, context)
                 # volume curves next, in the background as well (the engine's function command)
