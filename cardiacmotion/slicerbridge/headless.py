@@ -72,7 +72,13 @@ def _attach_data_io(scene) -> None:
 
     import slicer
 
-    cache_dir = _state.get("cache_dir") or tempfile.mkdtemp(prefix="cardiacmotion-mrml-cache-")
+    cache_dir = _state.get("cache_dir")
+    if cache_dir is None:
+        import atexit
+        import shutil
+
+        cache_dir = tempfile.mkdtemp(prefix="cardiacmotion-mrml-cache-")
+        atexit.register(shutil.rmtree, cache_dir, True)  # leave no folder behind
     _state["cache_dir"] = cache_dir
     cache = slicer.vtkCacheManager()
     cache.SetRemoteCacheDirectory(cache_dir)
