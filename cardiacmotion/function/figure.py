@@ -24,7 +24,7 @@ def save_curve_figure(result: dict, path: Union[str, Path], dpi: int = 110) -> N
     t = np.asarray(result["frame_times_ms"], dtype=float)
     lv = np.asarray(result["lv_volume_ml"], dtype=float)
     ed, es = int(result["ed_phase"]), int(result["es_phase"])
-    fig = Figure(figsize=(6.4, 4.0), dpi=dpi)
+    fig = Figure(figsize=(6.4, 5.0), dpi=dpi)
     ax = fig.add_subplot(1, 1, 1)
     lv_label = (
         f"LV  EDV {result['lv_edv_ml']:.1f} ml, ESV {result['lv_esv_ml']:.1f} ml, "
@@ -54,7 +54,8 @@ def save_curve_figure(result: dict, path: Union[str, Path], dpi: int = 110) -> N
     ax.set_ylabel("volume (ml)")
     ax.set_title("Ventricular volume over the cardiac cycle")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    # below the axes, so it never hides the curve
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=7.5, frameon=False)
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(str(tmp), format="png")
