@@ -103,3 +103,14 @@ def test_no_rv_and_no_myocardium_are_reported_as_none():
     r = compute_function(seg.with_array(arr))
     assert r["rv_volume_ml"] is None and r["rv_ef_pct"] is None and r["lv_mass_g"] is None
     assert any("RV" in w for w in r["warnings"]) and any("mass" in w for w in r["warnings"])
+
+
+def test_mostly_unsegmented_curve_has_no_rates():
+    seg, truth = mr_box_case()
+    arr = seg.array.copy()
+    arr[[1, 2, 3, 5, 6, 7, 8, 9]] = 0  # contours at ED and ES only, like expert contours
+    r = compute_function(seg.with_array(arr))
+    assert (r["ed_phase"], r["es_phase"]) == (0, 4)
+    assert abs(r["lv_ef_pct"] - (truth["lv"][0] - truth["lv"][4]) / truth["lv"][0] * 100) <= 0.2
+    assert r["peak_ejection_rate_ml_s"] is None and r["peak_filling_rate_ml_s"] is None
+    assert any("2 of 10 phases" in w for w in r["warnings"])

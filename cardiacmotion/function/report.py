@@ -97,7 +97,7 @@ def _mr(seg: Cine, labels: np.ndarray, ed_phase, es_phase) -> dict:
         f"MR disc summation (cavity area x slice spacing {slice_spacing_mm(seg):.3g} mm from the geometry); "
         f"{how}; LV mass = myocardium at ED x 1.05 g/ml"
     )
-    return _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle=True)
+    return _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle=True, segmented=int(present.sum()))
 
 
 def _split_view(view: SecondView) -> tuple[Cine, Optional[LandmarkInput]]:
@@ -148,7 +148,9 @@ def _echo(seg, labels, landmarks, second_view, ed_phase, es_phase) -> dict:
     ed, es, how = ed_es_phases(raw, present, ed_phase, es_phase)
     lv = fill_missing(raw, present)
     _warn(warnings, missing_phase_warning(present))
-    return _assemble(seg, lv, None, ed, es, None, f"{method}; {how}", warnings, periodic_cycle=False)
+    return _assemble(
+        seg, lv, None, ed, es, None, f"{method}; {how}", warnings, periodic_cycle=False, segmented=int(present.sum())
+    )
 
 
 def _warn(warnings: list[str], message: Optional[str]) -> None:
@@ -156,12 +158,17 @@ def _warn(warnings: list[str], message: Optional[str]) -> None:
         warnings.append(message)
 
 
-def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool) -> dict:
+def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool, segmented: int) -> dict:
     ft = np.asarray(seg.frame_times_ms, dtype=np.float64)
     default_times = np.allclose(ft, default_frame_times(ft.size))
-    if default_times:
-        warnings.append("frame times unknown (evenly spaced over 1000 ms assumed): rates are nominal")
     rates = peak_rates(lv, ft, ed, es)
+    if 2 * segmented < ft.size:
+        # a curve mostly made of interpolation (e.g. contours at ED and ES only) has no rates
+        rates.peak_ejection_ml_s = rates.peak_filling_ml_s = None
+        rates.how = "rates: not reported"
+        warnings.append(f"rates not reported: only {segmented} of {ft.size} phases are segmented")
+    elif default_times:
+        warnings.append("frame times unknown (evenly spaced over 1000 ms assumed): rates are nominal")
     heart_rate = None
     if periodic_cycle and not default_times and ft.size >= 2 and cycle_length_ms(ft) > 0:
         heart_rate = 60000.0 / cycle_length_ms(ft)
