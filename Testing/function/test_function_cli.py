@@ -24,7 +24,12 @@ KEYS = {
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _cli(*args):
+def _cli(*args, capsys=None):
+    """Run ``cardiacmotion function``: in-process with ``capsys``, else as a real subprocess."""
+    if capsys is not None:
+        capsys.readouterr()
+        code = main(["function", *map(str, args)])
+        return code, capsys.readouterr().err
     proc = subprocess.run([sys.executable, "-m", "cardiacmotion", "function", *map(str, args)],
                           capture_output=True, text=True)
     return proc.returncode, proc.stderr
@@ -66,7 +71,7 @@ def test_cli_mr_end_to_end(tmp_path, capsys):
     assert "trigger times" in json.loads((tmp_path / "f2.json").read_text())["method"]
 
 
-def test_cli_echo_biplane_with_landmarks(tmp_path):
+def test_cli_echo_biplane_with_landmarks(tmp_path, capsys):
     px, centre = 0.3, (120.0, 110.0)
     sizes = [(34.0, 16.0), (30.0, 13.5), (27.0, 11.5)]
     m4, m2 = echo_matrix(px), echo_matrix(px, angles=(0.4, 0.1, 1.3))
@@ -78,7 +83,7 @@ def test_cli_echo_biplane_with_landmarks(tmp_path):
         files[name] = tmp_path / f"{name}.nii.gz"
     out = tmp_path / "F.json"
     code, err = _cli(files["a4c"], "-o", out, "--landmarks", tmp_path / "a4c.mrk.json",
-                     "--a2c", files["a2c"], "--a2c-landmarks", tmp_path / "a2c.mrk.json", "--progress", "none")
+                     "--a2c", files["a2c"], "--a2c-landmarks", tmp_path / "a2c.mrk.json", "--progress", "none", capsys=capsys)
     assert code == 0, err
     r = json.loads(out.read_text())
     truth = [2 / 3 * np.pi * a * b * (b * 0.8) / 1000 for a, b in sizes]
@@ -87,7 +92,7 @@ def test_cli_echo_biplane_with_landmarks(tmp_path):
     assert r["rv_volume_ml"] is None
 
 
-def test_cli_bad_inputs_one_line(tmp_path):
+def test_cli_bad_inputs_one_line(tmp_path, capsys):
     seg, _ = mr_box_case()
     path = tmp_path / "seg.nii.gz"
     write_image(seg, path)
@@ -97,21 +102,21 @@ def test_cli_bad_inputs_one_line(tmp_path):
     assert code == 2 and "refusing to overwrite" in err and err.count("\n") == 1
     assert path.read_bytes() == before
     # missing file
-    code, err = _cli(tmp_path / "nope.nii.gz", "-o", tmp_path / "f.json")
+    code, err = _cli(tmp_path / "nope.nii.gz", "-o", tmp_path / "f.json", capsys=capsys)
     assert code == 2 and "no such file" in err and err.count("\n") == 1
     # unknown labels
     bad = seg.array.copy()
     bad[0, 3, 0, 0] = 9
     write_image(seg.with_array(bad), tmp_path / "bad.nii.gz")
-    code, err = _cli(tmp_path / "bad.nii.gz", "-o", tmp_path / "f.json")
+    code, err = _cli(tmp_path / "bad.nii.gz", "-o", tmp_path / "f.json", capsys=capsys)
     assert code == 2 and "unknown labels" in err and err.count("\n") == 1
     # a single frame
     write_image(Cine(seg.array[:1], seg.ijk_to_ras, [0.0], modality="MR"), tmp_path / "one.nii.gz")
-    code, err = _cli(tmp_path / "one.nii.gz", "-o", tmp_path / "f.json")
+    code, err = _cli(tmp_path / "one.nii.gz", "-o", tmp_path / "f.json", capsys=capsys)
     assert code == 2 and "at least 2 phases" in err and err.count("\n") == 1
     # biplane on MR, landmarks without a second view
-    code, err = _cli(path, "-o", tmp_path / "f.json", "--a2c", path)
+    code, err = _cli(path, "-o", tmp_path / "f.json", "--a2c", path, capsys=capsys)
     assert code == 2 and "echo" in err
-    code, err = _cli(path, "-o", tmp_path / "f.json", "--a2c-landmarks", path)
+    code, err = _cli(path, "-o", tmp_path / "f.json", "--a2c-landmarks", path, capsys=capsys)
     assert code == 2 and "--a2c" in err
     assert not (tmp_path / "f.json").exists() and not (tmp_path / "f.csv").exists()
