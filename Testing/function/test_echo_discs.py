@@ -94,3 +94,16 @@ def test_echo_bad_inputs():
         compute_function(two_slices)
     with pytest.raises(InputError, match="at least 2 phases"):
         compute_function(_cine([frame]))
+
+
+def test_echo_missing_phase_and_no_lv():
+    sizes = [(34.0, 16.0), (31.0, 14.0), (29.0, 12.5), (27.0, 11.0), (30.0, 13.0)]
+    frames = [ellipse_frame(SHAPE, PX, CENTRE, ANGLE, a, b) for a, b in sizes]
+    frames[2] = np.zeros(SHAPE, np.uint8)  # lost in the middle of the clip
+    r = compute_function(_cine(frames))
+    assert any("phase(s) 2" in w for w in r["warnings"])
+    assert r["lv_volume_ml"][2] == pytest.approx((r["lv_volume_ml"][1] + r["lv_volume_ml"][3]) / 2, abs=1e-3)
+    assert (r["ed_phase"], r["es_phase"]) == (0, 3)
+    only_la = [np.where(f == 1, 3, 0).astype(np.uint8) for f in frames]
+    with pytest.raises(InputError, match="no LV cavity"):
+        compute_function(_cine(only_la))

@@ -83,13 +83,15 @@ def test_cli_echo_biplane_with_landmarks(tmp_path, capsys):
         files[name] = tmp_path / f"{name}.nii.gz"
     out = tmp_path / "F.json"
     code, err = _cli(files["a4c"], "-o", out, "--landmarks", tmp_path / "a4c.mrk.json",
-                     "--a2c", files["a2c"], "--a2c-landmarks", tmp_path / "a2c.mrk.json", "--progress", "none", capsys=capsys)
+                     "--a2c", files["a2c"], "--a2c-landmarks", tmp_path / "a2c.mrk.json", "--progress", "none",
+                     "--plot", tmp_path / "echo.png", capsys=capsys)
     assert code == 0, err
     r = json.loads(out.read_text())
     truth = [2 / 3 * np.pi * a * b * (b * 0.8) / 1000 for a, b in sizes]
     np.testing.assert_allclose(r["lv_volume_ml"], truth, rtol=0.02)
     assert "biplane" in r["method"] and "same points every phase" in r["method"]
     assert r["rv_volume_ml"] is None
+    assert (tmp_path / "echo.png").read_bytes()[:8] == PNG_MAGIC and (tmp_path / "F.csv").is_file()
 
 
 def test_cli_bad_inputs_one_line(tmp_path, capsys):

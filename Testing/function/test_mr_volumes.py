@@ -114,3 +114,16 @@ def test_mostly_unsegmented_curve_has_no_rates():
     assert abs(r["lv_ef_pct"] - (truth["lv"][0] - truth["lv"][4]) / truth["lv"][0] * 100) <= 0.2
     assert r["peak_ejection_rate_ml_s"] is None and r["peak_filling_rate_ml_s"] is None
     assert any("2 of 10 phases" in w for w in r["warnings"])
+
+
+def test_heart_rate_from_dicom_rr_when_known():
+    seg, _ = mr_box_case()
+    seg.meta["rr_interval_ms"] = [800.0, None, 750.0, 760.0]
+    assert compute_function(seg)["heart_rate_bpm"] == pytest.approx(60000 / 760.0, abs=0.01)
+    # frame times that are only the reader's placeholder give no heart rate and say so
+    from cardiacmotion.cine import default_frame_times
+
+    seg2, _ = mr_box_case()
+    seg2.frame_times_ms = default_frame_times(seg2.phases)
+    r = compute_function(seg2)
+    assert r["heart_rate_bpm"] is None and any("frame times unknown" in w for w in r["warnings"])

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             )
         seg.frame_times_ms = image.frame_times_ms.copy()
         seg.view = image.view or seg.view
+        seg.meta.update({k: image.meta[k] for k in ("rr_interval_ms", "trigger_times_reliable") if k in image.meta})
         if modality is None:
             seg.modality = image.modality
     landmarks = read_markups(args.landmarks) if args.landmarks else None

@@ -146,7 +146,7 @@ def _echo(seg, labels, landmarks, second_view, ed_phase, es_phase) -> dict:
             f"long axis: {a.rule} / {b.rule})"
         )
     ed, es, how = ed_es_phases(raw, present, ed_phase, es_phase)
-    lv = fill_missing(raw, present)
+    lv = fill_missing(raw, present, periodic=False)  # an echo clip need not be one closed cycle
     _warn(warnings, missing_phase_warning(present))
     return _assemble(
         seg, lv, None, ed, es, None, f"{method}; {how}", warnings, periodic_cycle=False, segmented=int(present.sum())
@@ -169,9 +169,7 @@ def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool,
         warnings.append(f"rates not reported: only {segmented} of {ft.size} phases are segmented")
     elif default_times:
         warnings.append("frame times unknown (evenly spaced over 1000 ms assumed): rates are nominal")
-    heart_rate = None
-    if periodic_cycle and not default_times and ft.size >= 2 and cycle_length_ms(ft) > 0:
-        heart_rate = 60000.0 / cycle_length_ms(ft)
+    heart_rate = _heart_rate_bpm(seg, ft, periodic_cycle, default_times)
     edv, esv = float(lv[ed]), float(lv[es])
     out = {
         "ed_phase": int(ed),
@@ -198,6 +196,16 @@ def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool,
         "warnings": list(warnings),
     }
     return out
+
+
+def _heart_rate_bpm(seg: Cine, ft: np.ndarray, periodic_cycle: bool, default_times: bool) -> Optional[float]:
+    """60000 / RR: the DICOM RR intervals when the reader kept them, else the gated cycle length."""
+    rr = [v for v in (seg.meta.get("rr_interval_ms") or []) if v is not None and np.isfinite(v) and v > 0]
+    if rr:
+        return 60000.0 / float(np.median(rr))
+    if periodic_cycle and not default_times and ft.size >= 2 and cycle_length_ms(ft) > 0:
+        return 60000.0 / cycle_length_ms(ft)
+    return None
 
 
 def function_csv_text(result: dict) -> str:
