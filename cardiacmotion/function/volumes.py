@@ -30,6 +30,8 @@ def check_labels(seg: Cine) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer) and arr.dtype != bool:
         if not np.all(np.isfinite(arr)) or not np.allclose(arr, np.round(arr)):
             raise InputError("the segmentation is not a label map (non-integer values)")
+    if arr.min() >= 0 and arr.max() <= max(KNOWN_LABELS):
+        return arr.astype(np.uint8, copy=False)  # fast path: no full unique over a large 4D map
     values = set(np.unique(arr).astype(np.int64).tolist())
     unknown = values - KNOWN_LABELS
     if unknown:
