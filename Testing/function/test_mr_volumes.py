@@ -127,3 +127,13 @@ def test_heart_rate_from_dicom_rr_when_known():
     seg2.frame_times_ms = default_frame_times(seg2.phases)
     r = compute_function(seg2)
     assert r["heart_rate_bpm"] is None and any("frame times unknown" in w for w in r["warnings"])
+
+
+def test_given_phase_without_segmentation_is_flagged():
+    seg, _ = mr_box_case()
+    arr = seg.array.copy()
+    arr[3] = 0
+    r = compute_function(seg.with_array(arr), es_phase=3)
+    assert r["es_phase"] == 3 and any("given ES phase 3" in w for w in r["warnings"])
+    with pytest.raises(InputError, match="out of range"):
+        compute_function(seg, ed_phase=10)

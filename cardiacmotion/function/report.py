@@ -80,8 +80,9 @@ def _mr(seg: Cine, labels: np.ndarray, ed_phase, es_phase) -> dict:
     ed, es, how = ed_es_phases(raw_lv, present, ed_phase, es_phase)
     lv = fill_missing(raw_lv, present)
     _warn(warnings, missing_phase_warning(present))
+    _warn_given_unsegmented(warnings, present, ed, es)
     if seg.slices == 1:
-        warnings.append("a single slice: the volume is its area x the slice thickness only")
+        warnings.append("a single slice: the volume is its area x the slice spacing only")
     rv_present = (labels == 1).any(axis=(1, 2, 3))
     rv = None
     if not rv_present.any():
@@ -148,9 +149,17 @@ def _echo(seg, labels, landmarks, second_view, ed_phase, es_phase) -> dict:
     ed, es, how = ed_es_phases(raw, present, ed_phase, es_phase)
     lv = fill_missing(raw, present, periodic=False)  # an echo clip need not be one closed cycle
     _warn(warnings, missing_phase_warning(present))
+    _warn_given_unsegmented(warnings, present, ed, es)
     return _assemble(
         seg, lv, None, ed, es, None, f"{method}; {how}", warnings, periodic_cycle=False, segmented=int(present.sum())
     )
+
+
+def _warn_given_unsegmented(warnings: list[str], present: np.ndarray, ed: int, es: int) -> None:
+    # only caller-given phases can land here: volume-based ED/ES are always segmented phases
+    for name, p in (("ED", ed), ("ES", es)):
+        if not present[p]:
+            warnings.append(f"the given {name} phase {p} has no LV segmentation: its volume is interpolated")
 
 
 def _warn(warnings: list[str], message: Optional[str]) -> None:
