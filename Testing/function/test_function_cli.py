@@ -122,3 +122,17 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
     code, err = _cli(path, "-o", tmp_path / "f.json", "--a2c-landmarks", path, capsys=capsys)
     assert code == 2 and "--a2c" in err
     assert not (tmp_path / "f.json").exists() and not (tmp_path / "f.csv").exists()
+
+
+def test_figure_marks_ed_es_and_lists_values():
+    from cardiacmotion.function.figure import curve_figure
+
+    seg, _ = mr_box_case()
+    r = compute_function(seg)
+    ax = curve_figure(r).axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(f"EDV {r['lv_edv_ml']:.1f} ml" in t and f"EF {r['lv_ef_pct']:.1f} %" in t for t in texts)
+    assert any(t.startswith("RV") and f"EF {r['rv_ef_pct']:.1f} %" in t for t in texts)
+    assert any("ED  phase 0" in t for t in texts) and any("ES  phase 4" in t for t in texts)
+    vlines = [ln.get_xdata()[0] for ln in ax.get_lines() if len(ln.get_xdata()) == 2 and ln.get_xdata()[0] == ln.get_xdata()[1]]
+    assert r["ed_time_ms"] in vlines and r["es_time_ms"] in vlines

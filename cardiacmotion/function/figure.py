@@ -14,12 +14,19 @@ def save_curve_figure(result: dict, path: Union[str, Path], dpi: int = 110) -> N
         result: the dictionary from :func:`cardiacmotion.function.compute_function`.
         path: output ``.png``.
     """
+    from cardiacmotion.io.atomic import atomic_output
+
+    fig = curve_figure(result, dpi)
+    with atomic_output(path) as tmp:
+        fig.savefig(str(tmp), format="png")
+
+
+def curve_figure(result: dict, dpi: int = 110):
+    """The matplotlib ``Figure`` (Agg canvas, no pyplot state) of a FUNCTION.json dictionary."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)  # files only: never a display
     from matplotlib.figure import Figure
-
-    from cardiacmotion.io.atomic import atomic_output
 
     t = np.asarray(result["frame_times_ms"], dtype=float)
     lv = np.asarray(result["lv_volume_ml"], dtype=float)
@@ -57,5 +64,4 @@ def save_curve_figure(result: dict, path: Union[str, Path], dpi: int = 110) -> N
     # below the axes, so it never hides the curve
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=7.5, frameon=False)
     fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(str(tmp), format="png")
+    return fig
