@@ -137,3 +137,18 @@ def test_given_phase_without_segmentation_is_flagged():
     assert r["es_phase"] == 3 and any("given ES phase 3" in w for w in r["warnings"])
     with pytest.raises(InputError, match="out of range"):
         compute_function(seg, ed_phase=10)
+
+
+def test_rv_at_its_own_extremes_unless_phases_are_given():
+    seg, truth = mr_box_case()
+    arr = seg.array.copy()
+    arr[5][arr[5] == 1] = 0  # shrink the RV at phase 5: its end-systole is one phase after the LV's
+    for s in range(2, 9):
+        arr[5, s, 12:17, 36:42] = 1  # 5 x 6 pixels per slice
+    r = compute_function(seg.with_array(arr))
+    rv_es = 5 * 6 * 7 * 1.25 * 1.25 * 10.0 / 1000.0
+    assert r["es_phase"] == 4 and r["rv_esv_ml"] == pytest.approx(rv_es, abs=1e-3)
+    assert r["rv_edv_ml"] == pytest.approx(truth["rv"][0], abs=1e-3)
+    assert "largest/smallest RV volume" in r["method"]
+    given = compute_function(seg.with_array(arr), ed_phase=0, es_phase=4)
+    assert given["rv_esv_ml"] == pytest.approx(truth["rv"][4], abs=1e-3)

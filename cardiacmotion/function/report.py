@@ -5,6 +5,9 @@ Keys: ``ed_phase``, ``es_phase``, ``ed_time_ms``, ``es_time_ms``, ``frame_times_
 ``lv_ef_pct``, ``lv_mass_g`` (MR), ``rv_volume_ml``, ``rv_edv_ml``, ``rv_esv_ml``, ``rv_sv_ml``,
 ``rv_ef_pct`` (MR), ``peak_ejection_rate_ml_s``, ``peak_filling_rate_ml_s``, ``method``, ``units``,
 ``warnings``. Values that do not apply (RV and mass for echo, a missing RV) are ``None``.
+``ed_phase``/``es_phase`` are the LV's; RV EDV/ESV are the RV's own largest/smallest volumes (the
+ventricles' end-systoles can differ by a phase), or the RV at the given phases when the caller
+gives ED/ES from trigger times.
 """
 from __future__ import annotations
 
@@ -85,20 +88,32 @@ def _mr(seg: Cine, labels: np.ndarray, ed_phase, es_phase) -> dict:
         warnings.append("a single slice: the volume is its area x the slice spacing only")
     rv_present = (labels == 1).any(axis=(1, 2, 3))
     rv = None
+    rv_phases, how_rv = (ed, es), ""
     if not rv_present.any():
         warnings.append("no RV cavity (label 1): RV values not reported")
     else:
-        rv = fill_missing(label_volumes_ml(seg, 1, labels), rv_present)
+        raw_rv = label_volumes_ml(seg, 1, labels)
+        rv = fill_missing(raw_rv, rv_present)
         _warn(warnings, missing_phase_warning(rv_present, "RV cavity"))
+        if ed_phase is None and es_phase is None and rv_present.sum() >= 2:
+            # each ventricle at its own extremes (its ED/ES may differ from the LV's by a phase)
+            masked = np.where(rv_present, raw_rv, np.nan)
+            rv_phases = (int(np.nanargmax(masked)), int(np.nanargmin(masked)))
+            how_rv = "RV EDV/ESV = largest/smallest RV volume"
+        else:
+            rv_phases = (ed, es)
+            how_rv = "RV EDV/ESV at the LV ED/ES phases"
     myo_ed = float(label_volumes_ml(seg, 2, labels)[ed])
     mass = lv_mass_g(myo_ed) if myo_ed > 0 else None
     if mass is None:
         warnings.append("no LV myocardium (label 2) at ED: LV mass not reported")
     method = (
         f"MR disc summation (cavity area x slice spacing {slice_spacing_mm(seg):.3g} mm from the geometry); "
-        f"{how}; LV mass = myocardium at ED x 1.05 g/ml"
+        f"{how}; {how_rv + '; ' if how_rv else ''}LV mass = myocardium at ED x 1.05 g/ml"
     )
-    return _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle=True, segmented=int(present.sum()))
+    return _assemble(
+        seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle=True, segmented=int(present.sum()), rv_phases=rv_phases
+    )
 
 
 def _split_view(view: SecondView) -> tuple[Cine, Optional[LandmarkInput]]:
@@ -167,7 +182,9 @@ def _warn(warnings: list[str], message: Optional[str]) -> None:
         warnings.append(message)
 
 
-def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool, segmented: int) -> dict:
+def _assemble(
+    seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool, segmented: int, rv_phases=None
+) -> dict:
     ft = np.asarray(seg.frame_times_ms, dtype=np.float64)
     default_times = np.allclose(ft, default_frame_times(ft.size))
     rates = peak_rates(lv, ft, ed, es)
@@ -180,6 +197,7 @@ def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool,
         warnings.append("frame times unknown (evenly spaced over 1000 ms assumed): rates are nominal")
     heart_rate = _heart_rate_bpm(seg, ft, periodic_cycle, default_times)
     edv, esv = float(lv[ed]), float(lv[es])
+    rv_ed, rv_es = rv_phases if rv_phases is not None else (ed, es)
     out = {
         "ed_phase": int(ed),
         "es_phase": int(es),
@@ -194,10 +212,10 @@ def _assemble(seg, lv, rv, ed, es, mass, method, warnings, periodic_cycle: bool,
         "lv_ef_pct": _r(_ef(edv, esv)),
         "lv_mass_g": _r(mass),
         "rv_volume_ml": None if rv is None else [_r(v) for v in rv],
-        "rv_edv_ml": None if rv is None else _r(rv[ed]),
-        "rv_esv_ml": None if rv is None else _r(rv[es]),
-        "rv_sv_ml": None if rv is None else _r(rv[ed] - rv[es]),
-        "rv_ef_pct": None if rv is None else _r(_ef(float(rv[ed]), float(rv[es]))),
+        "rv_edv_ml": None if rv is None else _r(rv[rv_ed]),
+        "rv_esv_ml": None if rv is None else _r(rv[rv_es]),
+        "rv_sv_ml": None if rv is None else _r(rv[rv_ed] - rv[rv_es]),
+        "rv_ef_pct": None if rv is None else _r(_ef(float(rv[rv_ed]), float(rv[rv_es]))),
         "peak_ejection_rate_ml_s": _r(rates.peak_ejection_ml_s, 2),
         "peak_filling_rate_ml_s": _r(rates.peak_filling_ml_s, 2),
         "method": f"{method}; {rates.how}",
