@@ -24,12 +24,12 @@ def _same_extreme_phase(r, truth, key, volumes):
 
 @pytest.fixture(scope="module")
 def mr_case():
-    return phantom.make_mr_case(seed=3)
+    return phantom.make_mr_case(seed=3, image=False)  # labels and truth only: the image is not used
 
 
 @pytest.fixture(scope="module")
 def echo_case():
-    return phantom.make_echo_case(seed=3)
+    return phantom.make_echo_case(seed=11)
 
 
 def test_mr_phantom_labels_match_truth(mr_case):
@@ -60,3 +60,13 @@ def test_echo_phantom_labels_match_truth(echo_case):
     assert abs(r["lv_edv_ml"] - t["lv_edv_ml"]) <= VOL_TOL_ML
     assert abs(r["lv_esv_ml"] - t["lv_esv_ml"]) <= VOL_TOL_ML
     assert abs(r["lv_ef_pct"] - t["lv_ef_pct"]) <= EF_TOL
+
+
+def test_echo_phantom_axis_from_the_mask(echo_case):
+    # no landmarks: the long axis comes from the LV/LA border; close to, not exactly, the truth's axis
+    t = echo_case.truth
+    r = compute_function(echo_case.labels)
+    assert "LV/LA border" in r["method"]
+    assert abs(r["lv_edv_ml"] - t["lv_edv_ml"]) <= 1.0
+    assert abs(r["lv_esv_ml"] - t["lv_esv_ml"]) <= 1.0
+    assert abs(r["lv_ef_pct"] - t["lv_ef_pct"]) <= 0.5
