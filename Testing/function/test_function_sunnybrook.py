@@ -40,12 +40,20 @@ def _contour_volumes(cine, contours_dir) -> dict[int, float]:
     return vol
 
 
-@pytest.fixture(scope="module", params=sorted(STUDIES))
+_CACHE: dict = {}
+
+
+def _load(sunnybrook, name):
+    if name not in _CACHE:  # DICOM loading takes about a second a study
+        contours = sunnybrook / "contours" / STUDIES[name]
+        cine, labels, endo, _epi = sunnybrook_io.load_sunnybrook(sunnybrook / name, contours)
+        _CACHE[name] = (name, cine, labels, endo, contours)
+    return _CACHE[name]
+
+
+@pytest.fixture(params=sorted(STUDIES))
 def study(request, sunnybrook):
-    name = request.param
-    contours = sunnybrook / "contours" / STUDIES[name]
-    cine, labels, endo, _epi = sunnybrook_io.load_sunnybrook(sunnybrook / name, contours)
-    return name, cine, labels, endo, contours
+    return _load(sunnybrook, request.param)
 
 
 def test_sunnybrook_ef_matches_expert_contours(study):
@@ -71,3 +79,24 @@ def test_sunnybrook_ef_matches_expert_contours(study):
         assert result["lv_mass_g"] == pytest.approx(117, abs=6)
     # two contoured phases of 20: no rates from an interpolated curve
     assert result["peak_ejection_rate_ml_s"] is None
+
+
+def test_cli_on_sunnybrook_with_the_dicom_image(tmp_path, sunnybrook):
+    import json
+
+    from cardiacmotion.cli.main import main
+    from cardiacmotion.io import write_image
+
+    name, cine, labels, _endo, _contours = _load(sunnybrook, "SCD0000101")
+    seg_path = tmp_path / "seg.nii.gz"
+    write_image(cine.with_array(labels), seg_path)
+    out = tmp_path / "FUNCTION.json"
+    assert main(["function", str(seg_path), "-o", str(out), "--image", str(sunnybrook / name),
+                 "--plot", str(tmp_path / "curve.png")]) == 0
+    r = json.loads(out.read_text())
+    assert r["lv_ef_pct"] == pytest.approx(compute_function(cine.with_array(labels))["lv_ef_pct"], abs=1e-3)
+    # frame times and the RR interval come from the DICOM image, not from the NIfTI
+    np.testing.assert_allclose(r["frame_times_ms"], cine.frame_times_ms, atol=1e-3)
+    rr = [v for v in cine.meta["rr_interval_ms"] if v]
+    assert r["heart_rate_bpm"] == pytest.approx(60000 / np.median(rr), abs=0.01)
+    assert (tmp_path / "FUNCTION.csv").is_file() and (tmp_path / "curve.png").is_file()
