@@ -121,6 +121,10 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
     assert code == 2 and "echo" in err
     code, err = _cli(path, "-o", tmp_path / "f.json", "--a2c-landmarks", path, capsys=capsys)
     assert code == 2 and "--a2c" in err
+    code, err = _cli(path, "-o", tmp_path / "f.csv", capsys=capsys)
+    assert code == 2 and ".json" in err
+    code, err = _cli(path, "-o", tmp_path / "f.json", "--plot", tmp_path / "c.pdf", capsys=capsys)
+    assert code == 2 and ".png" in err
     assert not (tmp_path / "f.json").exists() and not (tmp_path / "f.csv").exists()
 
 
