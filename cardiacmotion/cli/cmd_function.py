@@ -41,14 +41,14 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.io.markups import read_markups
 
     progress = make_progress(args)
-    if not str(args.output).lower().endswith(".json"):
-        raise InputError(f"the output must be a .json file (the CSV is written beside it), got {args.output}")
-    if args.plot and not str(args.plot).lower().endswith(".png"):
-        raise InputError(f"--plot must name a .png file, got {args.plot}")
     inputs = [args.seg, args.image, args.landmarks, args.a2c, args.a2c_landmarks]
     for out in (args.output, csv_path_for(args.output), args.plot):
         if out:
             check_not_input(out, inputs)
+    if not str(args.output).lower().endswith(".json"):
+        raise InputError(f"the output must be a .json file (the CSV is written beside it), got {args.output}")
+    if args.plot and not str(args.plot).lower().endswith(".png"):
+        raise InputError(f"--plot must name a .png file, got {args.plot}")
     if args.a2c_landmarks and not args.a2c:
         raise InputError("--a2c-landmarks needs --a2c (the second view's segmentation)")
     modality = optional_modality(args.modality)
