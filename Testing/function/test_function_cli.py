@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from cardiacmotion.cine import Cine
 from cardiacmotion.cli.main import main
