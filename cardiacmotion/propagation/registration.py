@@ -1,0 +1,164 @@
+"""Training-free propagation by deformable registration (``--method registration``).
+
+For every query frame, each memory frame (the permanent seed and the recent previous frames)
+is registered to the query with dense optical flow, its label probabilities are warped onto
+the query, and the warps are fused pixel by pixel with weights from the local image
+similarity after warping. Because the seed is always in memory and registered directly
+(long range) while the previous frame carries the short-range chain, errors of the chain do
+not accumulate where the seed matches better. The fused labels are then made anatomically
+sane (:mod:`cardiacmotion.propagation.topology`).
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from cardiacmotion.propagation.base import NUM_CLASSES, MemoryBank, Propagator
+from cardiacmotion.propagation.topology import clean_labels
+
+FLOWS = ("dis", "farneback", "demons")
+
+
+def _u8(a: np.ndarray) -> np.ndarray:
+    return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+class _Flow:
+    """Dense flow ``f`` with ``query(x) ~ moving(x + f(x))`` (so moving data warps onto the query)."""
+
+    def __init__(self, name: str, scale: float = 1.0) -> None:
+        if name not in FLOWS:
+            raise ValueError(f"unknown flow {name!r} (expected one of {FLOWS})")
+        self.name = name
+        self.scale = scale
+        if name == "dis":
+            self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+    def __call__(self, query: np.ndarray, moving: np.ndarray) -> np.ndarray:
+        if self.name == "dis":
+            return self.dis.calc(_u8(query), _u8(moving), None)
+        if self.name == "farneback":
+            return cv2.calcOpticalFlowFarneback(
+                _u8(query), _u8(moving), None, pyr_scale=0.5, levels=4, winsize=11, iterations=5,
+                poly_n=5, poly_sigma=1.1, flags=cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
+            )
+        return _demons(query, moving)
+
+
+def _demons(query: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """SimpleITK multi-resolution diffeomorphic demons (the slow reference)."""
+    import SimpleITK as sitk
+
+    f = sitk.GetImageFromArray(query.astype(np.float32))
+    m = sitk.GetImageFromArray(moving.astype(np.float32))
+    demons = sitk.DiffeomorphicDemonsRegistrationFilter()
+    demons.SetNumberOfIterations(40)
+    demons.SetStandardDeviations(1.5)
+    field = None
+    for shrink in (4, 2, 1):
+        fs = sitk.Shrink(f, [shrink, shrink]) if shrink > 1 else f
+        ms = sitk.Shrink(m, [shrink, shrink]) if shrink > 1 else m
+        if field is not None:
+            field = sitk.Resample(field, fs, sitk.Transform(), sitk.sitkLinear, 0.0, field.GetPixelID())
+            field = demons.Execute(fs, ms, field)
+        else:
+            field = demons.Execute(fs, ms)
+    arr = sitk.GetArrayFromImage(field)  # physical units = pixels here (unit spacing)
+    return arr.astype(np.float32)
+
+
+def _warp(data: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Warp ``[H, W, C]`` (or ``[H, W]``) data by ``flow`` (bilinear, border replicated)."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(data, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class RegistrationPropagator(Propagator):
+    """Propagation by dense registration of every memory frame to the query, fused by similarity.
+
+    Args:
+        device: where returned tensors live (computation is OpenCV on the CPU).
+        labels: label values present in the seed.
+        memory_frames: permanent seed(s) + this many minus one recent frames.
+        modality: 'MR' or 'US' (label meaning for the topology clean-up).
+        flow: 'dis' (OpenCV DIS optical flow), 'farneback' or 'demons' (SimpleITK).
+        sigma: intensity scale of the local-similarity weight (images in [0, 1]).
+        window: half size (pixels) of the local-similarity window.
+        seed_bias: extra weight of permanent memory (>1 trusts the seed where similar).
+    """
+
+    method = "registration"
+    input_size: Optional[tuple[int, int]] = None
+
+    def __init__(
+        self,
+        device: torch.device,
+        labels: Sequence[int],
+        memory_frames: int = 2,
+        modality: str = "MR",
+        flow: str = "dis",
+        sigma: float = 0.08,
+        window: int = 4,
+        seed_bias: float = 1.0,
+        clean: bool = True,
+    ) -> None:
+        super().__init__(device, labels)
+        self.bank = MemoryBank(max(1, memory_frames - 1))
+        self.modality = modality
+        self.flow = _Flow(flow)
+        self.sigma = sigma
+        self.window = window
+        self.seed_bias = seed_bias
+        self.clean = clean
+
+    # entries: key = images [B, H, W] numpy, value = (one-hot probs [B, H, W, C], valid [B] bool)
+    def _entry(self, images: torch.Tensor, masks: torch.Tensor, valid: Optional[torch.Tensor]):
+        im = images.detach().float().cpu().numpy()
+        m = masks.detach().long().cpu().numpy()
+        onehot = np.eye(NUM_CLASSES, dtype=np.float32)[np.clip(m, 0, NUM_CLASSES - 1)]
+        v = np.ones(im.shape[0], bool) if valid is None else valid.detach().cpu().numpy().astype(bool)
+        return im, (onehot, v)
+
+    def init(self, images: torch.Tensor, masks: torch.Tensor) -> None:
+        self.bank.clear()
+        self.add_memory(images, masks, permanent=True)
+
+    def add_memory(
+        self, images: torch.Tensor, masks: torch.Tensor, permanent: bool = False, valid: Optional[torch.Tensor] = None
+    ) -> None:
+        """Remember frames; ``valid`` ([B] bool) limits the entry to some batch elements."""
+        self.bank.add(*self._entry(images, masks, valid), permanent=permanent)
+
+    def step(self, images: torch.Tensor) -> torch.Tensor:
+        q = images.detach().float().cpu().numpy()
+        B, H, W = q.shape
+        entries = self.bank.entries()
+        n_perm = len(self.bank.permanent)
+        out = np.zeros((B, NUM_CLASSES, H, W), np.float32)
+        k = 2 * self.window + 1
+        for b in range(B):
+            acc = np.zeros((H, W, NUM_CLASSES), np.float32)
+            wsum = np.zeros((H, W), np.float32)
+            for e, (mim, (mp, valid)) in enumerate(entries):
+                if not valid[b]:
+                    continue
+                f = self.flow(q[b], mim[b])
+                wim = _warp(mim[b], f)
+                wp = _warp(mp[b], f)
+                d2 = cv2.boxFilter((q[b] - wim) ** 2, -1, (k, k))
+                w = np.exp(-d2 / (2 * self.sigma**2)) + 1e-6
+                if e < n_perm:
+                    w = w * self.seed_bias
+                acc += wp * w[..., None]
+                wsum += w
+            p = acc / np.maximum(wsum, 1e-12)[..., None]
+            if self.clean:
+                lab = clean_labels(p.argmax(-1).astype(np.uint8), self.modality)
+                # keep soft edges, but make the argmax the cleaned map
+                p = 0.5 * p + 0.5 * np.eye(NUM_CLASSES, dtype=np.float32)[lab]
+            out[b] = p.transpose(2, 0, 1)
+        return torch.from_numpy(out).to(self.device)
