@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from cardiacmotion.propagation.base import NUM_CLASSES, MemoryBank, Propagator
-from cardiacmotion.propagation.topology import clean_labels
+from cardiacmotion.propagation.refine import refine_lv
+from cardiacmotion.propagation.topology import clean_labels, smooth_ring
 
 FLOWS = ("dis", "farneback", "demons")
 
@@ -34,6 +35,7 @@ class _Flow:
             raise ValueError(f"unknown flow {name!r} (expected one of {FLOWS})")
         self.name = name
         self.scale = scale
+        self.winsize = 11
         if name == "dis":
             self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
@@ -42,7 +44,7 @@ class _Flow:
             return self.dis.calc(_u8(query), _u8(moving), None)
         if self.name == "farneback":
             return cv2.calcOpticalFlowFarneback(
-                _u8(query), _u8(moving), None, pyr_scale=0.5, levels=4, winsize=11, iterations=5,
+                _u8(query), _u8(moving), None, pyr_scale=0.5, levels=4, winsize=self.winsize, iterations=5,
                 poly_n=5, poly_sigma=1.1, flags=cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
             )
         return _demons(query, moving)
@@ -100,11 +102,16 @@ class RegistrationPropagator(Propagator):
         labels: Sequence[int],
         memory_frames: int = 2,
         modality: str = "MR",
-        flow: str = "dis",
+        flow: str = "farneback",
         sigma: float = 0.08,
         window: int = 4,
         seed_bias: float = 1.0,
         clean: bool = True,
+        ring: bool = True,
+        winsize: int = 11,
+        refine: bool = False,
+        reach: float = 4.0,
+        feedback_raw: bool = True,
     ) -> None:
         super().__init__(device, labels)
         self.bank = MemoryBank(max(1, memory_frames - 1))
@@ -114,6 +121,13 @@ class RegistrationPropagator(Propagator):
         self.window = window
         self.seed_bias = seed_bias
         self.clean = clean
+        self.ring = ring and modality == "MR"
+        self.flow.winsize = winsize
+        self.refine = refine and modality == "MR"
+        self.reach = reach
+        self.feedback_raw = feedback_raw
+        self._raw: Optional[np.ndarray] = None
+        self._refined: Optional[np.ndarray] = None
 
     # entries: key = images [B, H, W] numpy, value = (one-hot probs [B, H, W, C], valid [B] bool)
     def _entry(self, images: torch.Tensor, masks: torch.Tensor, valid: Optional[torch.Tensor]):
@@ -131,6 +145,12 @@ class RegistrationPropagator(Propagator):
         self, images: torch.Tensor, masks: torch.Tensor, permanent: bool = False, valid: Optional[torch.Tensor] = None
     ) -> None:
         """Remember frames; ``valid`` ([B] bool) limits the entry to some batch elements."""
+        if not permanent and self.feedback_raw and self._raw is not None and self._raw.shape == tuple(masks.shape):
+            # remember the registration result before the image-driven correction: the
+            # correction is re-done on every frame and must not compound along the chain
+            out = masks.detach().cpu().numpy()
+            masks = torch.from_numpy(np.where(self._refined == out, self._raw, out))
+        self._raw = None
         self.bank.add(*self._entry(images, masks, valid), permanent=permanent)
 
     def step(self, images: torch.Tensor) -> torch.Tensor:
@@ -140,6 +160,8 @@ class RegistrationPropagator(Propagator):
         n_perm = len(self.bank.permanent)
         out = np.zeros((B, NUM_CLASSES, H, W), np.float32)
         k = 2 * self.window + 1
+        raw = np.zeros((B, H, W), np.int64)
+        refined = np.zeros((B, H, W), np.int64)
         for b in range(B):
             acc = np.zeros((H, W, NUM_CLASSES), np.float32)
             wsum = np.zeros((H, W), np.float32)
@@ -158,7 +180,15 @@ class RegistrationPropagator(Propagator):
             p = acc / np.maximum(wsum, 1e-12)[..., None]
             if self.clean:
                 lab = clean_labels(p.argmax(-1).astype(np.uint8), self.modality)
+                raw[b] = lab
+                if self.refine and {2, 3} <= set(self.labels):
+                    lab = clean_labels(refine_lv(q[b], lab, self.modality, reach=self.reach), self.modality)
+                elif self.ring:
+                    lab = clean_labels(smooth_ring(lab, self.modality), self.modality)
                 # keep soft edges, but make the argmax the cleaned map
                 p = 0.5 * p + 0.5 * np.eye(NUM_CLASSES, dtype=np.float32)[lab]
+                refined[b] = lab
             out[b] = p.transpose(2, 0, 1)
+        if self.clean:
+            self._raw, self._refined = raw, refined
         return torch.from_numpy(out).to(self.device)
