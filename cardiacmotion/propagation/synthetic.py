@@ -100,9 +100,9 @@ def make_echo(seed: int = 0, frames: int = 16, size: int = 112, sp: float = 0.6)
         s = np.sqrt(1 - ef * c)
         L, W = L0 * (1 - 0.15 * c), W0 * s
         u = (base_y - jj) / L
-        hw = W * np.sqrt(np.clip(1 - u**2.2, 0, None))
+        hw = W * np.sqrt(np.clip(1 - np.clip(u, 0, None) ** 2.2, 0, None))
         cav = (u >= 0) & (u <= 1) & (np.abs(ii - cx) <= hw)
-        outer_hw = (W + 7) * np.sqrt(np.clip(1 - ((base_y - jj) / (L + 7)) ** 2.2, 0, None))
+        outer_hw = (W + 7) * np.sqrt(np.clip(1 - np.clip((base_y - jj) / (L + 7), 0, None) ** 2.2, 0, None))
         myo = (u >= 0) & ((base_y - jj) <= L + 7) & (np.abs(ii - cx) <= outer_hw) & ~cav
         a = np.full((size, size), 0.2, np.float32)
         a[myo] = 0.75
