@@ -99,3 +99,61 @@ def refine_lv(
     out[rho <= rp] = myo_v
     out[rho <= re] = cav_v
     return out
+
+
+def refine_epi(image: np.ndarray, label: np.ndarray, modality: str = "MR", n_angles: int = 90, reach: float = 4.0) -> np.ndarray:
+    """Move the propagated epicardium to the smoothest strong edge within ``reach`` pixels."""
+    from cardiacmotion.propagation.landmarks_init import _dp_path
+
+    cav_v, myo_v = LV_CAVITY[modality], LV_MYO[modality]
+    cav = label == cav_v
+    myo = label == myo_v
+    if cav.sum() < 12 or myo.sum() < 12:
+        return label
+    h, w = label.shape
+    cy, cx = ndi.center_of_mass(cav)
+    theta = np.linspace(0, 2 * np.pi, n_angles, endpoint=False)
+    step = 0.5
+    radii = np.arange(0, float(np.hypot(h, w)) / 2, step)
+    ys = cy + np.sin(theta)[:, None] * radii[None]
+    xs = cx + np.cos(theta)[:, None] * radii[None]
+    inside = (ys >= 0) & (ys <= h - 1) & (xs >= 0) & (xs <= w - 1)
+    yi = np.clip(np.round(ys).astype(int), 0, h - 1)
+    xi = np.clip(np.round(xs).astype(int), 0, w - 1)
+
+    def last_run(m: np.ndarray) -> np.ndarray:
+        s = np.concatenate([m[yi, xi] & inside, np.zeros((n_angles, 1), bool)], axis=1)
+        return radii[np.clip(np.argmin(s, axis=1), 0, len(radii) - 1)]
+
+    r_endo = last_run(cav)
+    r_epi = np.maximum(last_run(cav | myo), r_endo)
+    has_wall = (r_epi - r_endo) > 0.75
+    if has_wall.mean() < 0.5:
+        return label
+    sm = ndi.gaussian_filter(image.astype(np.float32), 1.0)
+    prof = ndi.map_coordinates(sm, [np.clip(ys, 0, h - 1), np.clip(xs, 0, w - 1)], order=1)
+    grad = np.abs(np.gradient(prof, step, axis=1))
+    scale = max(float(np.percentile(grad, 99)), 1e-6)
+    cost = np.full(prof.shape, 1e3, np.float64)
+    for a in range(n_angles):
+        lo = max(r_endo[a] + 1.5, r_epi[a] - reach)
+        hi = r_epi[a] + reach
+        sel = (radii >= lo) & (radii <= hi)
+        if not has_wall[a]:
+            sel = np.abs(radii - r_epi[a]) < step
+            cost[a, sel] = 0.0
+            continue
+        cost[a, sel] = -grad[a, sel] / scale + 0.15 * np.abs(radii[sel] - r_epi[a]) / reach
+    r_new = radii[_dp_path(cost, max_jump=2)]
+    r_new = np.where(has_wall, ndi.uniform_filter1d(r_new, 5, mode="wrap"), r_epi)
+    r_new = np.maximum(r_new, r_endo + 1.0)
+
+    yy, xx = np.mgrid[0:h, 0:w]
+    rho = np.hypot(yy - cy, xx - cx)
+    phi = np.mod(np.arctan2(yy - cy, xx - cx), 2 * np.pi)
+    ext = np.concatenate([theta, [2 * np.pi]])
+    rp = np.interp(phi, ext, np.concatenate([r_new, r_new[:1]]))
+    out = label.copy()
+    out[myo] = 0
+    out[(rho <= rp) & ~cav & ((out == 0) | (out == myo_v))] = myo_v
+    return out

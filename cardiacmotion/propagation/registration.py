@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from cardiacmotion.propagation.base import NUM_CLASSES, MemoryBank, Propagator
-from cardiacmotion.propagation.refine import refine_lv
+from cardiacmotion.propagation.refine import refine_epi, refine_lv
 from cardiacmotion.propagation.topology import clean_labels, smooth_ring
 
 FLOWS = ("dis", "farneback", "demons")
@@ -112,6 +112,7 @@ class RegistrationPropagator(Propagator):
         refine: bool = False,
         reach: float = 4.0,
         feedback_raw: bool = True,
+        epi: bool = False,
     ) -> None:
         super().__init__(device, labels)
         self.bank = MemoryBank(max(1, memory_frames - 1))
@@ -126,6 +127,7 @@ class RegistrationPropagator(Propagator):
         self.refine = refine and modality == "MR"
         self.reach = reach
         self.feedback_raw = feedback_raw
+        self.epi = epi and modality == "MR"
         self._raw: Optional[np.ndarray] = None
         self._refined: Optional[np.ndarray] = None
 
@@ -185,6 +187,8 @@ class RegistrationPropagator(Propagator):
                     lab = clean_labels(refine_lv(q[b], lab, self.modality, reach=self.reach), self.modality)
                 elif self.ring:
                     lab = clean_labels(smooth_ring(lab, self.modality), self.modality)
+                if self.epi and {2, 3} <= set(self.labels):
+                    lab = clean_labels(refine_epi(q[b], lab, self.modality), self.modality)
                 # keep soft edges, but make the argmax the cleaned map
                 p = 0.5 * p + 0.5 * np.eye(NUM_CLASSES, dtype=np.float32)[lab]
                 refined[b] = lab
