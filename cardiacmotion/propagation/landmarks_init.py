@@ -100,7 +100,11 @@ def mr_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], phase:
         a0 = int((r_endo[a] + 3.0 / sp) / step)
         a1 = min(len(radii), int((r_endo[a] + 14.0 / sp) / step))
         if a1 > a0:
-            cost[a, a0:a1] = -np.abs(grad[a, a0:a1]) / max(blood, 1e-3) + 0.3 * np.abs(radii[a0:a1] - r_ins) / r_ins
+            # start past the darkest point of the wall: the endocardial edge must not attract it
+            b0 = int(r_endo[a] / step)
+            a0 = max(a0, b0 + int(np.argmin(prof[a, b0:a1])) + 1) if a1 > b0 else a0
+            a0 = min(a0, a1 - 1)
+            cost[a, a0:a1] = -np.abs(grad[a, a0:a1]) / max(blood, 1e-3) + 0.5 * np.abs(radii[a0:a1] - r_ins) / r_ins
     r_epi = radii[_dp_path(cost, max_jump=2)]
     r_endo = ndi.uniform_filter1d(r_endo, 7, mode="wrap")
     r_epi = np.maximum(ndi.uniform_filter1d(r_epi, 9, mode="wrap"), r_endo + 2.0 / sp)
