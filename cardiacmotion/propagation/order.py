@@ -103,6 +103,13 @@ def _make(make_propagator: PropagatorFactory, labels: list[int], memory_frames: 
     return make_propagator(labels)
 
 
+def _set_context(prop: Propagator, context: str) -> None:
+    """Tell a propagator which pass it runs ('time', 'base', 'apex') when it wants to know."""
+    hook = getattr(prop, "set_context", None)
+    if callable(hook):
+        hook(context)
+
+
 def _add_memory(prop: Propagator, images: torch.Tensor, masks: torch.Tensor, permanent: torch.Tensor) -> None:
     """Add memory; elements flagged ``permanent`` (user seeds) become permanent where supported."""
     if not bool(permanent.any()):
@@ -208,6 +215,7 @@ def propagate_4d(
         if n <= 0:
             continue
         prop = _make(make_propagator, labels, memory_frames)
+        _set_context(prop, "time")
         grid = _Grid(crop, getattr(prop, "input_size", None), device or prop.device)
         prop.init(grid.images(img[t0, k0][None]), grid.masks(out[t0, k0][None]))
         for s in range(1, n + 1):
@@ -230,6 +238,7 @@ def propagate_4d(
         if not ks_side:
             continue
         prop = _make(make_propagator, labels, frames)
+        _set_context(prop, side)
         grid = _Grid(crop, getattr(prop, "input_size", None), device or prop.device)
         prop.init(grid.images(img[:, k0]), grid.masks(out[:, k0]))
         for k in ks_side:

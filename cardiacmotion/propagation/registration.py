@@ -109,7 +109,7 @@ class RegistrationPropagator(Propagator):
         clean: bool = True,
         ring: bool = True,
         winsize: int = 11,
-        refine: bool = False,
+        refine: str = "none",
         reach: float = 4.0,
         feedback_raw: bool = True,
         epi: bool = False,
@@ -124,12 +124,20 @@ class RegistrationPropagator(Propagator):
         self.clean = clean
         self.ring = ring and modality == "MR"
         self.flow.winsize = winsize
-        self.refine = refine and modality == "MR"
+        self.refine = refine if modality == "MR" else "none"
+        self.context = "time"
         self.reach = reach
         self.feedback_raw = feedback_raw
         self.epi = epi and modality == "MR"
         self._raw: Optional[np.ndarray] = None
         self._refined: Optional[np.ndarray] = None
+
+    def set_context(self, context: str) -> None:
+        """Which pass of the 4D order runs: 'time', 'base' or 'apex'."""
+        self.context = context
+
+    def _refining(self) -> bool:
+        return self.refine == "all" or (self.refine != "none" and self.context in self.refine.split(","))
 
     # entries: key = images [B, H, W] numpy, value = (one-hot probs [B, H, W, C], valid [B] bool)
     def _entry(self, images: torch.Tensor, masks: torch.Tensor, valid: Optional[torch.Tensor]):
@@ -183,7 +191,7 @@ class RegistrationPropagator(Propagator):
             if self.clean:
                 lab = clean_labels(p.argmax(-1).astype(np.uint8), self.modality)
                 raw[b] = lab
-                if self.refine and {2, 3} <= set(self.labels):
+                if self._refining() and {2, 3} <= set(self.labels):
                     lab = clean_labels(refine_lv(q[b], lab, self.modality, reach=self.reach), self.modality)
                 elif self.ring:
                     lab = clean_labels(smooth_ring(lab, self.modality), self.modality)
