@@ -30,6 +30,7 @@ def refine_lv(
     n_angles: int = 90,
     harmonics: int = 6,
     reach: float = 4.0,
+    keep_thickness: bool = False,
 ) -> np.ndarray:
     """Re-place the endocardium of one 2D label map on the image (values in [0, 1]).
 
@@ -40,6 +41,7 @@ def refine_lv(
         n_angles: rays from the cavity centre.
         harmonics: Fourier terms kept for the radii.
         reach: how far (pixels) the endocardium may move outward beyond the propagated one.
+        keep_thickness: move the epicardium with the endocardium (else keep the propagated one).
     """
     cav_v, myo_v = LV_CAVITY[modality], LV_MYO[modality]
     cav = label == cav_v
@@ -85,8 +87,10 @@ def refine_lv(
     r_new = np.maximum(_lowpass(r_new, harmonics), 0.5)
     thick = _lowpass(np.where(has_wall, r_epi - r_endo, 0.0), harmonics)
     wall_frac = _lowpass(has_wall.astype(float), harmonics)
-    r_epi_new = np.where(wall_frac > 0.5, np.maximum(_lowpass(r_epi, harmonics), r_new + 1.0), r_new)
-    del thick
+    if keep_thickness:  # the wall follows the endocardium (toward the apex both shrink)
+        r_epi_new = np.where(wall_frac > 0.5, r_new + np.maximum(thick, 1.0), r_new)
+    else:
+        r_epi_new = np.where(wall_frac > 0.5, np.maximum(_lowpass(r_epi, harmonics), r_new + 1.0), r_new)
 
     yy, xx = np.mgrid[0:h, 0:w]
     rho = np.hypot(yy - cy, xx - cx)
