@@ -158,22 +158,22 @@ def echo_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], fram
     sp = float(np.mean(image.spacing[:2]))
 
     levels = np.linspace(0.0, 1.0, 41)
-    template = half_w * 1.1 * np.sqrt(np.clip(1.0 - levels**2.2, 0.0, None))
-    sm = ndi.gaussian_filter(img, 1.5)
+    template = half_w * np.sqrt(np.clip(1.0 - levels**2.2, 0.0, None))
+    sm = ndi.gaussian_filter(img, max(1.0, 1.5 / sp))
+    frac = np.linspace(0.6, 2.2, 49)  # the mid-cavity is often much wider than the annulus
     widths = {}
     for side in (-1.0, 1.0):
-        ws = []
-        for u, w0 in zip(levels, template):
-            if w0 < 1.0:
-                ws.append(w0)
-                continue
-            s = np.linspace(0.6 * w0, 1.4 * w0, 33)
-            pts = base[None] + u * axis[None] + side * s[:, None] * v_dir[None]
+        cost = np.zeros((len(levels), len(frac)))
+        for n, (u, w0) in enumerate(zip(levels, template)):
+            s_ = np.maximum(frac * w0, 0.5)
+            pts = base[None] + u * axis[None] + side * s_[:, None] * v_dir[None]
             prof = ndi.map_coordinates(sm, [pts[:, 1], pts[:, 0]], order=1, mode="nearest")
             g = np.gradient(prof)
-            ws.append(float(s[int(np.argmax(g))]) if g.max() > 0.01 else w0)
-        ws = ndi.uniform_filter1d(np.asarray(ws), 5, mode="nearest")
-        widths[side] = 0.5 * ws + 0.5 * template  # keep the template's shape prior
+            cost[n] = -g / max(float(np.abs(g).max()), 1e-6)  # dark cavity -> bright wall
+            cost[n] += 0.15 * np.abs(frac - 1.2)  # mild pull toward the template
+        path = _dp_path(cost, max_jump=2)
+        f = ndi.uniform_filter1d(frac[path], 5, mode="nearest")
+        widths[side] = f * template
 
     jj, ii = np.mgrid[0:J, 0:I]
     d = np.stack([ii - base[0], jj - base[1]], axis=-1)
@@ -182,7 +182,7 @@ def echo_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], fram
     uc = np.clip(u, 0, 1)
     wv = np.where(v >= 0, np.interp(uc, levels, widths[1.0]), np.interp(uc, levels, widths[-1.0]))
     cav = (u >= 0) & (u <= 1) & (np.abs(v) <= wv)
-    thick = 9.0 / sp
+    thick = 8.0 / sp
     # the wall: the cavity grown by the wall thickness, above the annulus plane
     dist = ndi.distance_transform_edt(~cav)
     myo = (dist > 0) & (dist <= thick) & (u >= 0)
