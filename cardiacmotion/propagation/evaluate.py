@@ -58,13 +58,21 @@ def dice_4d(seg: np.ndarray, truth: np.ndarray, values: dict[str, int]) -> dict[
     return {name: dice(seg == v, truth == v) for name, v in values.items()}
 
 
-def evaluate_synthetic(kind: str, n: int, method: str = "registration", landmarks: bool = False) -> dict:
-    """Mean whole-4D Dice over ``n`` cases seeded on one mid slice at ED (or from landmarks)."""
+def evaluate_synthetic(kind: str, n, method: str = "registration", landmarks: bool = False) -> dict:
+    """Mean whole-4D Dice over cases seeded on one mid slice at ED (or from landmarks).
+
+    Args:
+        kind: 'mr' or 'echo'.
+        n: number of cases (seeds 0..n-1) or an explicit list of case seeds.
+        method: propagation method.
+        landmarks: start from the case's three landmarks instead of its mask seed.
+    """
     from cardiacmotion.propagation.segment import segment_cine
 
     values = {"LV": 3, "Myo": 2, "RV": 1} if kind == "mr" else {"LV": 1, "Myo": 2}
     rows, seed_dice, seconds, source = [], [], 0.0, ""
-    for s in range(n):
+    ids = list(range(n)) if isinstance(n, int) else list(n)
+    for s in ids:
         image, truth, seeds, lms, source = case(kind, s)
         t0 = time.perf_counter()
         if landmarks:
@@ -76,8 +84,9 @@ def evaluate_synthetic(kind: str, n: int, method: str = "registration", landmark
         seg, _ = segment_cine(image, seeds=seeds, method=method, device="cpu")
         seconds += time.perf_counter() - t0
         rows.append(dice_4d(seg.array, truth, values))
-    out = {"source": source, "cases": n, "seconds": round(seconds, 2)}
+    out = {"source": source, "cases": len(ids), "seconds": round(seconds, 2)}
     out.update({k: round(float(np.mean([r[k] for r in rows])), 4) for k in values})
+    out["per_case"] = [{k: round(v, 4) for k, v in r.items()} for r in rows]
     if seed_dice:
         out["seed_dice"] = {k: round(float(np.mean([r[k] for r in seed_dice])), 4) for k in values}
     return out
