@@ -8,7 +8,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from cardiacmotion.cine import Cine
-from cardiacmotion.errors import CardiacMotionError, InputError
+from cardiacmotion.errors import CardiacMotionError, InputError, WeightsError
 from cardiacmotion.progress import ProgressFn, silent, sub_progress
 from cardiacmotion.propagation.methods import available_methods, get_method
 from cardiacmotion.propagation.order import SeedSet, propagate_4d
@@ -31,9 +31,11 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
                 make = factory(device, modality=modality, weights=weights)
                 info["method"] = "memory"
                 return make
-            except CardiacMotionError as exc:
+            except Exception as exc:  # noqa: BLE001 - auto must always fall back to registration
                 if method == "memory":
-                    raise
+                    if isinstance(exc, CardiacMotionError):
+                        raise
+                    raise WeightsError(f"the memory method could not start: {type(exc).__name__}: {exc}") from exc
                 info["message"] = f"learned memory propagation unavailable ({exc}); used registration"
     make = get_method("registration")(device, modality=modality)
     info["method"] = "registration"
