@@ -101,6 +101,18 @@ class RegistrationPropagator(Propagator):
         sigma: intensity scale of the local-similarity weight (images in [0, 1]).
         window: half size (pixels) of the local-similarity window.
         seed_bias: extra weight of permanent memory (>1 trusts the seed where similar).
+        clean: topology clean-up of every prediction.
+        ring: MR: low-pass the cavity and wall radii over the angle (smooth contours).
+        winsize: Farneback averaging window.
+        refine: passes ('time', 'base', 'apex', comma separated, 'all' or 'none') where the
+            endocardium is re-placed on the image (:func:`refine.refine_lv`).
+        reach: how far (pixels) that re-placement may move the endocardium outward.
+        feedback_raw: memory keeps the pre-refinement labels (corrections do not compound).
+        epi: MR: move the epicardium to the nearest strong edge (:func:`refine.refine_epi`).
+        keep_thickness: with ``refine``, move the epicardium along with the endocardium.
+        appearance: exponent of the intensity likelihood in the posterior (0: off).
+        prior_sigma: blur (pixels) of the warped labels used as the prior.
+        appearance_in: passes where the posterior is used.
     """
 
     method = "registration"
