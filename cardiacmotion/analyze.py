@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Union
 import numpy as np
 
 from cardiacmotion.cine import Cine
-from cardiacmotion.errors import CardiacMotionError, NotAvailableError
+from cardiacmotion.errors import CardiacMotionError, InputError, NotAvailableError
 from cardiacmotion.progress import ProgressFn, silent, sub_progress
 
 PathLike = Union[str, os.PathLike]
@@ -82,6 +82,9 @@ def analyze(
     from cardiacmotion.propagation.segment import segment_cine
 
     outdir = Path(outdir)
+    if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir()) and not (outdir / "summary.json").is_file())):
+        # the folder is replaced whole: only ever replace an earlier result of ours
+        raise InputError(f"output {outdir} exists and is not an earlier cardiacmotion result: choose a new folder")
     summary: dict = {"files": {}, "notes": [], "seconds": {}}
     with atomic_output(outdir) as tmp:
         tmp.mkdir()

@@ -26,16 +26,7 @@ from cardiacmotion.errors import InputError
 from cardiacmotion.progress import ProgressFn, silent, sub_progress
 from cardiacmotion.propagation.base import NUM_CLASSES, Propagator
 
-try:  # the I/O engineer's SeedSet; the local one below is field-compatible
-    from cardiacmotion.io.seeds import SeedSet  # type: ignore
-except ImportError:  # pragma: no cover - until issue 2 lands
-
-    @dataclass
-    class SeedSet:  # type: ignore[no-redef]
-        """Seeds on the image grid: ``labels`` uint8 ``[T,K,J,I]``, ``seeded`` bool ``[T,K]``."""
-
-        labels: np.ndarray
-        seeded: np.ndarray
+from cardiacmotion.io.seeds import SeedSet
 
 
 #: A factory: ``make_propagator(labels, memory_frames=n) -> Propagator`` (``memory_frames`` optional).
