@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Union
 
@@ -16,7 +17,7 @@ import numpy as np
 from cardiacmotion.cine import Cine
 from cardiacmotion.errors import InputError, WeightsError
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "Resources" / "Models"
+MODELS_DIR = Path(os.environ.get("CARDIACMOTION_MODELS") or Path(__file__).resolve().parents[2] / "Resources" / "Models")
 MODEL_ID = "mmsa-v0.1.0"
 DEFAULT_WEIGHTS = MODELS_DIR / f"{MODEL_ID}.pt"
 SEGMENT_NAMES = (
@@ -40,12 +41,12 @@ def segment_sequences_for(image: Cine, seg: Cine, landmarks: Mapping[str, np.nda
         from cardiacmotion.training.scoring_polar_fallback import segment_sequences
 
         return segment_sequences(image, seg, landmarks, radial=radial, angular=angular)
-    return _as_segments(segment_sequences(image, seg, landmarks, radial=radial, angular=angular))
+    # ED first, the ED centre for every phase (motion shows as movement in the polar image)
+    return _as_segments(segment_sequences(image, seg, landmarks, size=(radial, angular), start_at_ed=True, follow=False))
 
 
 def _as_segments(result: Any) -> np.ndarray:
-    arr = result.get("segments") if isinstance(result, dict) else getattr(result, "segments", result)
-    arr = np.asarray(arr, dtype=np.float32)
+    arr = np.asarray(getattr(result, "array", result), dtype=np.float32)
     if arr.ndim != 4 or arr.shape[0] != 16:
         raise InputError(f"polar segment sequences have shape {arr.shape}, expected [16, T, R, A]")
     return arr

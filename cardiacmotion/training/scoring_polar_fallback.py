@@ -83,7 +83,7 @@ def segment_sequences(
             for t in range(img.shape[0]):
                 vals = map_coordinates(img[t, k], coords, order=1, mode="nearest")
                 out[first_segment[level] + s, t] = vals.reshape(radial, angular)
-    return out
+    return np.roll(out, -ed, axis=1)  # ED first
 
 
 def _inplane(v: np.ndarray, normal: np.ndarray) -> np.ndarray:
