@@ -165,6 +165,7 @@ def score_learned(
             "name": SEGMENT_NAMES[i],
             "score": score,
             "label": SCORE_LABELS[score],
+            "abnormal": score >= 2,
             "probabilities": [round(float(p), 4) for p in probs[i]],
             "thickening_pct": m.get("thickening_pct"),
             "endocardial_excursion_mm": m.get("endocardial_excursion_mm"),
@@ -174,6 +175,7 @@ def score_learned(
         "segments": out,
         "segment_17": {"id": 17, "name": "apex", "score": None, "label": "not assessed"},
         "motion_score_index": round(msi, 4),
+        "abnormal_segments": [s["id"] for s in out if s["score"] >= 2],
         "method": "learned",
         "model": MODEL_ID if weights is None else Path(weights).name,
     }
