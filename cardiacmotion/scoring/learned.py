@@ -42,7 +42,7 @@ def segment_sequences_for(image: Cine, seg: Cine, landmarks: Mapping[str, np.nda
 
         return segment_sequences(image, seg, landmarks, radial=radial, angular=angular)
     # ED first, the ED centre for every phase (motion shows as movement in the polar image)
-    return _as_segments(segment_sequences(image, seg, landmarks, size=(radial, angular), start_at_ed=True, follow=False))
+    return _as_segments(segment_sequences(image, seg, landmarks, size=(radial, angular)))
 
 
 def _as_segments(result: Any) -> np.ndarray:
