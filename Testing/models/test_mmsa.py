@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -27,16 +28,20 @@ def _threads():
 def test_forward_shapes_and_any_frame_count():
     net = MMSANet().eval()
     for frames in (12, 20, 25, 30):
-        x = torch.rand(2, 16, frames, 32, 16)
+        x = torch.rand(2, 16, frames, 16, 16)
         logits, fwd, bwd = net(x)
         assert logits.shape == (2, 16, 4)
-        assert [tuple(u.shape) for u in fwd] == [(2, frames, 2, 32, 256), (2, frames, 2, 16, 128), (2, frames, 2, 8, 64)]
+        # the cycle is resampled to ref_frames (16) before both branches
+        assert [tuple(u.shape) for u in fwd] == [(2, 16, 2, 16, 256), (2, 16, 2, 8, 128), (2, 16, 2, 4, 64)]
         assert len(bwd) == 3 and torch.isfinite(logits).all()
+        assert torch.isfinite(net.flow_loss(x, fwd, bwd))
 
 
 def test_wrong_grid_is_refused():
     with pytest.raises(ValueError, match="segment sequences"):
         MMSANet()(torch.rand(1, 16, 20, 24, 16))
+    with pytest.raises(ValueError, match="multiples of 16"):
+        MMSANet(MMSAConfig(radial=24))
 
 
 def test_patient_sequence_and_split_are_inverse():
@@ -78,8 +83,8 @@ def test_attention_shapes_and_normalisation():
     assert torch.allclose(att.sum(dim=(1, 2, 3)), torch.full((4,), 32.0), atol=1e-4)  # softmax x h*w
     assert torch.allclose(motion[:, 0], m.norm(dim=2).amax(1))
     net = MMSANet()
-    maps = net.attention_maps(torch.rand(1, 16, 20, 32, 16))
-    assert [tuple(a.shape) for a in maps] == [(16, 1, 32, 16), (16, 1, 16, 8), (16, 1, 8, 4)]
+    maps = net.attention_maps(torch.rand(1, 16, 20, 16, 16))
+    assert [tuple(a.shape) for a in maps] == [(16, 1, 16, 16), (16, 1, 8, 8), (16, 1, 4, 4)]
 
 
 def test_tse_and_nonlocal_start_neutral():
@@ -147,7 +152,10 @@ def test_normalise_segments_per_study():
         assert y[b].quantile(0.5).item() == pytest.approx(0.5, abs=0.05)
 
 
-def test_config_round_trip():
-    cfg = MMSAConfig(radial=16, angular=16, cnn_channels=(8, 8, 8, 8))
+def test_config_round_trip_and_radial_pooling():
+    cfg = MMSAConfig(radial=32, angular=16, cnn_channels=(8, 8, 8, 8))
     assert MMSAConfig.from_dict(cfg.to_dict()) == cfg
-    assert MMSANet(cfg)(torch.rand(1, 16, 10, 16, 16))[0].shape == (1, 16, 4)
+    assert MMSANet(cfg)(torch.rand(1, 16, 10, 32, 16))[0].shape == (1, 16, 4)
+    raw = np.arange(2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
+    pooled = MMSAConfig(radial_oversample=2).pool_radial(raw)
+    assert pooled.shape == (2, 2, 3) and pooled[0, 0, 0] == (raw[0, 0, 0] + raw[0, 1, 0]) / 2

@@ -113,6 +113,7 @@ def test_weights_errors(tmp_path: Path, small_ckpt: Path):
     with pytest.raises(WeightsError, match="does not fit"):
         load_model(wrong)
     assert load_model(small_ckpt).config == MMSAConfig()
+    assert load_model(small_ckpt).config.radial == 16
 
 
 def test_bundled_weights_hash_is_checked(tmp_path: Path, monkeypatch):

@@ -1,5 +1,5 @@
 """Accuracy of the bundled MMSA weights on phantom MR studies never used in training
-(training seeds 0-299, validation 5000-5015; these are 9000+), scored from the ground-truth
+(training seeds 0-199, validation 5000-5015; these are 9000+), scored from the ground-truth
 segmentation, and compared with the thickening method on the same studies."""
 from __future__ import annotations
 

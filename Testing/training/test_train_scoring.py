@@ -60,7 +60,7 @@ def test_tiny_training_run_writes_a_loadable_checkpoint(tmp_path: Path):
     args = _args(tmp_path, output=str(out), train_seeds="1-2", val_seeds="3", epochs=1, batch=2)
     assert train_scoring.train(args) == 0
     model = load_model(out)
-    assert model.config.radial == 32
+    assert model.config.radial == 16
     # cached segment sequences live in the cache dir, and a second load uses them
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 3
     args = _args(tmp_path, weights=str(out), eval_seeds="4", json=str(tmp_path / "m.json"), no_compare=True)

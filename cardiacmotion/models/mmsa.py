@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from cardiacmotion.models.mmsa_blocks import (
     KernelInterpConv2d,
+    resample_time,
     MotionSpatialAttention,
     NonLocalBlock,
     TemporalSqueezeExcitation,
@@ -44,16 +45,21 @@ class MMSAConfig:
     Attributes:
         radial: polar samples along the radius per segment (multiple of 16).
         angular: polar samples along the angle per segment (multiple of 16).
-        ref_frames: temporal taps of the first layer's kernel (sequences of any length are accepted).
+        ref_frames: frames the sequence is resampled to (one periodic cycle) before both branches,
+            so the flow's d-frame shift spans the same part of the cycle for every acquisition; the
+            first layer's kernel-interpolation convolution would accept any length.
+        radial_oversample: the polar sampler takes this many radial samples per network sample and
+            averages them (anti-aliasing the thin wall).
         time_shift: ``d`` of the photometric loss (frames).
         cnn_channels: widths of the four bottom-up blocks.
         flow_channels: widths of the four flow-encoder levels.
         hidden: width of the first FC layer.
     """
 
-    radial: int = 32
+    radial: int = 16
     angular: int = 16
-    ref_frames: int = 20
+    ref_frames: int = 16
+    radial_oversample: int = 2
     time_shift: int = 3
     cnn_channels: Tuple[int, ...] = (16, 24, 32, 48)
     flow_channels: Tuple[int, ...] = (8, 16, 24, 32)
@@ -65,6 +71,14 @@ class MMSAConfig:
         d["cnn_channels"] = list(self.cnn_channels)
         d["flow_channels"] = list(self.flow_channels)
         return d
+
+    def pool_radial(self, segments):
+        """Average the oversampled radial samples: [..., R*k, A] -> [..., R, A] (numpy or torch)."""
+        k = self.radial_oversample
+        if k == 1:
+            return segments
+        shape = segments.shape
+        return segments.reshape(*shape[:-2], shape[-2] // k, k, shape[-1]).mean(-2)
 
     @classmethod
     def from_dict(cls, d: Dict) -> "MMSAConfig":
@@ -120,6 +134,8 @@ class MMSANet(nn.Module):
         cfg = self.config
         if (r, a) != (cfg.radial, cfg.angular) or s != N_SEGMENTS:
             raise ValueError(f"expected [B, 16, T, {cfg.radial}, {cfg.angular}] segment sequences, got {tuple(segments.shape)}")
+        segments = resample_time(segments, cfg.ref_frames, dim=2)
+        t = cfg.ref_frames
         pat = patient_sequence(segments)
         fwd, bwd = sequence_flows(self.flow, pat, cfg.time_shift)
         m = [split_segments(u) for u in fwd]
@@ -142,6 +158,7 @@ class MMSANet(nn.Module):
 
     def attention_maps(self, segments: torch.Tensor) -> List[torch.Tensor]:
         """The three MSA attention maps [B*16, 1, h, w] (for inspection and tests)."""
+        segments = resample_time(segments, self.config.ref_frames, dim=2)
         b, s, t, r, a = segments.shape
         fwd, _ = sequence_flows(self.flow, patient_sequence(segments), self.config.time_shift)
         m = [split_segments(u) for u in fwd]
@@ -158,6 +175,7 @@ class MMSANet(nn.Module):
 
     def flow_loss(self, segments: torch.Tensor, fwd: List[torch.Tensor], bwd: List[torch.Tensor]) -> torch.Tensor:
         """The unsupervised optical-flow objective (eq. 9) for the flows returned by ``forward``."""
+        segments = resample_time(segments, self.config.ref_frames, dim=2)
         return optical_flow_loss(patient_sequence(segments), fwd, bwd, self.config.time_shift)
 
 

@@ -153,7 +153,7 @@ def score_learned(
     if model is None:
         model = load_model(weights, dev)
     cfg = model.config
-    segments = segment_sequences_for(image, seg, landmarks, cfg.radial, cfg.angular)
+    segments = cfg.pool_radial(segment_sequences_for(image, seg, landmarks, cfg.radial * cfg.radial_oversample, cfg.angular))
     probs = predict_probabilities(model, segments, dev)
     measures = _thickening_measures(image, seg, landmarks)
     out = []

@@ -4,7 +4,7 @@ Reproduce the bundled weights (2 CPU threads, about 30 minutes; the phantom segm
 cached in ``$CARDIACMOTION_CACHE`` or the system temp dir, never in the repository)::
 
     nice cardiacmotion train scoring --device cpu --threads 2 --fast-phantoms \\
-        --train-seeds 0-299 --val-seeds 5000-5015 --epochs 5 --seed 0 \\
+        --train-seeds 0-199 --val-seeds 5000-5015 --epochs 2 --seed 0 \\
         -o Resources/Models/mmsa-v0.1.0.pt
 
 Faster on a GPU (bigger batches, more epochs, more cases)::
@@ -99,8 +99,9 @@ def _augment(x, rng: np.random.Generator):
 
     from cardiacmotion.models.mmsa_blocks import resample_time
 
-    if rng.random() < 0.7:
-        x = resample_time(x, int(rng.integers(16, 33)), dim=2)
+    if rng.random() < 0.5:
+        # another acquisition rate: resample the cycle to 16-30 frames (the network resamples to its own count)
+        x = resample_time(x, int(rng.integers(16, 31)), dim=2)
     gamma = float(rng.uniform(0.7, 1.4))
     x = x.clamp_min(0).pow(gamma) * float(rng.uniform(0.8, 1.2))
     return x + float(rng.uniform(0.0, 0.05)) * torch.randn_like(x)
@@ -125,9 +126,12 @@ def train(args: argparse.Namespace) -> int:
     if set(train_seeds) & set(val_seeds):
         raise InputError("training and validation seeds overlap")
     t0 = time.time()
-    train_cases = load_cases(train_seeds, cfg.radial, cfg.angular, args.cache_dir, progress=lambda f, m: progress(0.3 * f, m),
+    raw_r = cfg.radial * cfg.radial_oversample  # cached as sampled; pooled exactly as inference pools
+    train_cases = load_cases(train_seeds, raw_r, cfg.angular, args.cache_dir, progress=lambda f, m: progress(0.3 * f, m),
                              fast=args.fast_phantoms)
-    val_cases = load_cases(val_seeds, cfg.radial, cfg.angular, args.cache_dir, fast=args.fast_phantoms)
+    val_cases = load_cases(val_seeds, raw_r, cfg.angular, args.cache_dir, fast=args.fast_phantoms)
+    train_cases = [(cfg.pool_radial(s), t) for s, t in train_cases]
+    val_cases = [(cfg.pool_radial(s), t) for s, t in val_cases]
     _log(f"data: {len(train_cases)} train / {len(val_cases)} val studies in {time.time() - t0:.0f} s; "
          f"class counts {np.bincount(np.concatenate([c[1] for c in train_cases]) - 1, minlength=4).tolist()}")
     weights = torch.tensor(class_weights([c[1] for c in train_cases]), dtype=torch.float32, device=device)
@@ -296,8 +300,8 @@ def _thickening_scores(case) -> Optional[List[int]]:
     return [int(s["score"]) for s in sorted(res["segments"], key=lambda s: s["id"])[:16]]
 
 
-TRAINING_COMMAND = ("nice cardiacmotion train scoring --device cpu --threads 2 --fast-phantoms --train-seeds 0-299 "
-                    "--val-seeds 5000-5015 --epochs 5 --seed 0 -o Resources/Models/mmsa-v0.1.0.pt")
+TRAINING_COMMAND = ("nice cardiacmotion train scoring --device cpu --threads 2 --fast-phantoms --train-seeds 0-199 "
+                    "--val-seeds 5000-5015 --epochs 2 --seed 0 -o Resources/Models/mmsa-v0.1.0.pt")
 
 
 def write_manifest_entry(weights: Optional[Path], report: Dict) -> Path:
