@@ -140,3 +140,12 @@ def test_manifest_entry_describes_the_bundled_file():
     assert (learned.MODELS_DIR / entry["file"]).stat().st_size < 25e6
     for key in ("input", "training_data", "accuracy", "speed", "training_command"):
         assert key in entry
+
+
+def test_weights_from_another_sampler_are_refused(tmp_path: Path, small_ckpt: Path):
+    state = torch.load(small_ckpt, weights_only=True)
+    state["meta"] = {"sampler": "some-other-sampler"}
+    path = tmp_path / "other-sampler.pt"
+    torch.save(state, path)
+    with pytest.raises(WeightsError, match="polar sampler"):
+        load_model(path)

@@ -45,6 +45,15 @@ def segment_sequences_for(image: Cine, seg: Cine, landmarks: Mapping[str, np.nda
     return _as_segments(segment_sequences(image, seg, landmarks, size=(radial, angular)))
 
 
+def available_sampler() -> str:
+    """Which polar sampler this build has: ``scoring.polar`` (issue 7) or the training ``fallback``."""
+    try:
+        import cardiacmotion.scoring.polar  # noqa: F401
+    except ImportError:
+        return "fallback"
+    return "scoring.polar"
+
+
 def _as_segments(result: Any) -> np.ndarray:
     arr = np.asarray(getattr(result, "array", result), dtype=np.float32)
     if arr.ndim != 4 or arr.shape[0] != 16:
@@ -100,6 +109,9 @@ def load_model(weights: Optional[Union[str, Path]] = None, device: Any = "cpu"):
     if not isinstance(ckpt, dict) or ckpt.get("architecture") != ARCHITECTURE:
         found = ckpt.get("architecture") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise WeightsError(f"{path.name} is for architecture {found!r}, not {ARCHITECTURE!r}")
+    sampler = (ckpt.get("meta") or {}).get("sampler")
+    if sampler and sampler != available_sampler():
+        raise WeightsError(f"{path.name} was trained on the '{sampler}' polar sampler, which this build lacks")
     try:
         model = MMSANet(MMSAConfig.from_dict(ckpt["config"]))
         model.load_state_dict(ckpt["state_dict"])

@@ -70,6 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", default=None, help="where phantom segment sequences are cached (default: temp dir)")
     p.add_argument("--fast-phantoms", action="store_true",
                    help="train on phantoms with a smaller field of view (same heart, ~2x faster to generate)")
+    p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--json", default=None, help="write the evaluation metrics here (evaluate)")
     p.add_argument("--no-compare", action="store_true", help="evaluate: skip the thickening comparison")
     p.add_argument("--manifest", action="store_true",
@@ -115,7 +116,7 @@ def train(args: argparse.Namespace) -> int:
     from cardiacmotion.cli.common import make_progress
     from cardiacmotion.device import resolve_device
     from cardiacmotion.models.mmsa import ARCHITECTURE, MMSAConfig, MMSANet, normalise_segments
-    from cardiacmotion.training.scoring_data import load_cases
+    from cardiacmotion.training.scoring_data import _sampler_name, load_cases
 
     torch.set_num_threads(max(1, args.threads))
     _set_seed(args.seed)
@@ -137,6 +138,10 @@ def train(args: argparse.Namespace) -> int:
     weights = torch.tensor(class_weights([c[1] for c in train_cases]), dtype=torch.float32, device=device)
 
     model = MMSANet(cfg).to(device)
+    if args.init:
+        import torch as _t
+
+        model.load_state_dict(_t.load(args.init, map_location="cpu", weights_only=True)["state_dict"])
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     steps_per_epoch = max(1, len(train_cases) // args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.15)
@@ -179,7 +184,7 @@ def train(args: argparse.Namespace) -> int:
             break
     meta = {
         "train_seeds": args.train_seeds, "val_seeds": args.val_seeds, "epochs_run": epoch + 1,
-        "seed": args.seed, "val_accuracy_4way": best[0], "train_seconds": round(time.time() - t_train, 1),
+        "seed": args.seed, "val_accuracy_4way": best[0], "sampler": _sampler_name(), "train_seconds": round(time.time() - t_train, 1),
     }
     _save(out, best[1], cfg, meta)
     out.with_suffix(".last.pt").unlink(missing_ok=True)
