@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 import numpy as np
 
 from cardiacmotion.cine import Cine
-from cardiacmotion.errors import InputError, WeightsError
+from cardiacmotion.errors import InputError, NotAvailableError, WeightsError
 
 MODELS_DIR = Path(os.environ.get("CARDIACMOTION_MODELS") or Path(__file__).resolve().parents[2] / "Resources" / "Models")
 MODEL_ID = "mmsa-v0.1.0"
@@ -26,6 +26,7 @@ SEGMENT_NAMES = (
     "mid inferolateral", "mid anterolateral", "apical anterior", "apical septal", "apical inferior",
     "apical lateral",
 )
+MIN_PHASES = 8  # the flow branch compares frames 3 apart over a periodic cycle
 SCORE_LABELS = {1: "normal", 2: "hypokinetic", 3: "akinetic", 4: "dyskinetic"}
 
 
@@ -161,6 +162,8 @@ def score_learned(
         raise InputError("learned scoring needs a short-axis cine MR (the image is echo)")
     if not seg.same_grid(image) or seg.array.shape != image.array.shape:
         raise InputError("the segmentation is not on the image grid (same phases, slices, rows, columns)")
+    if image.phases < MIN_PHASES:
+        raise NotAvailableError(f"learned scoring needs a cine of at least {MIN_PHASES} phases (this one has {image.phases})")
     dev = torch.device(device) if isinstance(device, str) else device
     if model is None:
         model = load_model(weights, dev)
