@@ -15,6 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="SCORES.json to write")
     p.add_argument("--method", default="auto", choices=["auto", "learned", "thickening"],
                    help="auto (learned when weights are bundled, else thickening), learned, thickening")
+    p.add_argument("--weights", help="MMSA checkpoint for --method learned/auto (default: the bundled mmsa-v0.1.0)")
     p.add_argument("--bullseye", help="write the score bullseye PNG here")
     p.add_argument("--thickening-bullseye", help="write the thickening %% bullseye PNG here")
     p.add_argument("--ed-phase", type=int, help="end-diastolic phase (default: largest LV cavity)")
@@ -39,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
         check_not_input(out, inputs)
     if len({str(o) for o in outputs}) != len(outputs):
         raise InputError("the output paths must differ from each other")
-    if args.method == "learned":
-        raise NotAvailableError("the learned wall-motion scorer is not available in this build (use --method thickening)")
     progress = make_progress(args)
     progress(0.0, "reading")
     image = read_image(args.image, modality="MR")
@@ -57,9 +56,32 @@ def run(args: argparse.Namespace) -> int:
         dyskinetic_thinning_pct=args.dyskinetic_thinning_pct,
         dyskinetic_outward_mm=args.dyskinetic_outward_mm,
     )
-    scores = score_thickening(image, seg, landmarks, ed_phase=args.ed_phase, es_phase=args.es_phase, thresholds=thresholds)
-    if args.method == "auto":
-        scores["method_note"] = "auto: no learned wall-motion weights in this build, thickening used"
+    scores = None
+    if args.method in ("auto", "learned"):
+        from cardiacmotion.device import resolve_device
+        from cardiacmotion.errors import WeightsError
+        from cardiacmotion.scoring.learned import load_model, score_learned
+
+        device = resolve_device(args.device)
+        try:
+            model = load_model(args.weights, device)
+        except WeightsError as err:
+            if args.method == "learned":
+                raise
+            say(args, f"learned scoring unavailable ({err}); using the thickening method")
+            model = None
+        if model is not None:
+            try:
+                scores = score_learned(image, seg, landmarks, device=device, model=model)
+                say(args, f"learned wall-motion scoring (MMSA) on {device}")
+            except NotAvailableError as err:
+                if args.method == "learned":
+                    raise
+                say(args, f"learned scoring not applicable ({err}); using the thickening method")
+    if scores is None:
+        scores = score_thickening(image, seg, landmarks, ed_phase=args.ed_phase, es_phase=args.es_phase, thresholds=thresholds)
+        if args.method == "auto":
+            scores["method_note"] = "auto: learned scoring unavailable or not applicable here, thickening used"
     progress(0.8, "writing")
     write_json(scores, args.output)
     if args.bullseye or args.thickening_bullseye:
