@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Union
 import numpy as np
 
 from cardiacmotion.cine import Cine
-from cardiacmotion.errors import CardiacMotionError, InputError, NotAvailableError
+from cardiacmotion.errors import InputError, NotAvailableError
 from cardiacmotion.progress import ProgressFn, silent, sub_progress
 
 PathLike = Union[str, os.PathLike]
@@ -23,26 +23,16 @@ PathLike = Union[str, os.PathLike]
 
 def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarray], method: str = "auto",
                        ed_phase: Optional[int] = None, es_phase: Optional[int] = None) -> dict:
-    """Wall-motion scores: the learned scorer when asked for (or ``auto`` and its weights load), else thickening."""
+    """Wall-motion scores: the learned MMSA scorer when asked for, else (``auto``) thickening.
+
+    ``auto`` stays training-free because the bundled MMSA weights measure below thickening on phantoms.
+    """
     from cardiacmotion.scoring.thickening import score_thickening
 
-    if method in ("auto", "learned"):
-        try:
-            from cardiacmotion.scoring.learned import score_learned
-        except ImportError:
-            score_learned = None
-        if score_learned is None:
-            if method == "learned":
-                raise NotAvailableError("the learned wall-motion scorer is not part of this build (use --method thickening)")
-        else:
-            try:
-                return score_learned(image, seg, landmarks)
-            except CardiacMotionError as exc:
-                if method == "learned":
-                    raise
-                fallback = score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
-                fallback.setdefault("warnings", []).append(f"learned scorer unavailable ({exc}); used thickening")
-                return fallback
+    if method == "learned":
+        from cardiacmotion.scoring.learned import score_learned
+
+        return score_learned(image, seg, landmarks)
     return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
 
 
