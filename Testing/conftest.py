@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CARDIACMOTION_SHARED", REPO.parent / "shared"))
+
+def _find_shared() -> Path:
+    """``$CARDIACMOTION_SHARED``, else the first ``shared/`` beside the checkout or above it (git worktrees)."""
+    if os.environ.get("CARDIACMOTION_SHARED"):
+        return Path(os.environ["CARDIACMOTION_SHARED"])
+    for parent in REPO.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared"
+    return REPO.parent / "shared"
+
+
+SHARED = _find_shared()
 SHARED_DATA = SHARED / "data"
 
 

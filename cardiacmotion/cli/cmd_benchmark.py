@@ -1,18 +1,95 @@
-"""cardiacmotion benchmark (placeholder until issue 4 lands)."""
+"""cardiacmotion benchmark [--cases N] [--methods ...] [--json OUT]
+
+Runs every method on the same synthetic cases in one process and reports frames per second,
+total seconds, peak memory and the ratios to the first method.
+"""
 from __future__ import annotations
 
 import argparse
+import resource
+import time
+import tracemalloc
 
-from cardiacmotion.cli.common import add_common
-from cardiacmotion.errors import NotAvailableError
+from cardiacmotion.cli.common import add_common, say, write_json
+from cardiacmotion.errors import InputError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("benchmark", help="speed and memory of the methods on the same cases")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("benchmark", help="speed and memory of the propagation methods on the same cases")
+    p.add_argument("--cases", type=int, default=3, help="synthetic MR cases (default 3)")
+    p.add_argument("--methods", nargs="+", default=None, help="methods to compare (default: all available)")
+    p.add_argument("--json", dest="json_out", help="write the results as JSON")
     add_common(p)
     p.set_defaults(func=run)
 
 
+def _one(method: str, cases, device) -> dict:
+    import torch
+
+    from cardiacmotion.propagation.segment import segment_cine
+
+    frames, seconds = 0, 0.0
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+    tracemalloc.start()
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for image, seeds in cases:
+        t0 = time.perf_counter()
+        _, info = segment_cine(image, seeds=seeds, method=method, device=str(device))
+        if cuda:
+            torch.cuda.synchronize(device)
+        seconds += time.perf_counter() - t0
+        frames += image.phases * image.slices
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    row = {
+        "method": info["method"],
+        "frames": frames,
+        "seconds": round(seconds, 3),
+        "frames_per_second": round(frames / max(seconds, 1e-9), 2),
+        "peak_python_mb": round(peak / 2**20, 1),
+        "maxrss_increase_mb": round(max(0, rss1 - rss0) / 1024, 1),
+    }
+    if cuda:
+        row["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return row
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotAvailableError("'benchmark' is not built yet in this version")
+    from cardiacmotion.device import resolve_device
+    from cardiacmotion.propagation.evaluate import case
+    from cardiacmotion.propagation.methods import available_methods
+
+    if args.cases < 1:
+        raise InputError("--cases must be at least 1")
+    methods = args.methods or available_methods()
+    unknown = [m for m in methods if m not in available_methods()]
+    if unknown:
+        raise InputError(f"method {unknown[0]!r} is not available (available: {', '.join(available_methods())})")
+    device = resolve_device(args.device)
+    cases = []
+    source = ""
+    for s in range(args.cases):
+        image, _, seeds, _, source = case("mr", s)
+        cases.append((image, seeds))
+    rows = [_one(m, cases, device) for m in methods]
+    base = rows[0]
+    for r in rows:
+        r["speed_ratio_vs_" + base["method"]] = round(r["frames_per_second"] / max(base["frames_per_second"], 1e-9), 3)
+        r["memory_ratio_vs_" + base["method"]] = round(r["peak_python_mb"] / max(base["peak_python_mb"], 1e-9), 3)
+    result = {"device": str(device), "cases": args.cases, "source": source, "results": rows}
+    if args.json_out:
+        write_json(result, args.json_out)
+    for r in rows:
+        line = (f"{r['method']:>12}: {r['frames_per_second']:8.1f} frames/s, {r['seconds']:7.2f} s total, "
+                f"peak {r['peak_python_mb']:.1f} MB python (+{r['maxrss_increase_mb']:.1f} MB rss)")
+        if "peak_cuda_mb" in r:
+            line += f", {r['peak_cuda_mb']:.1f} MB CUDA"
+        print(line)
+    if len(rows) > 1:
+        for r in rows[1:]:
+            say(args, f"{r['method']} / {base['method']}: speed x{r['speed_ratio_vs_' + base['method']]}, "
+                f"memory x{r['memory_ratio_vs_' + base['method']]}")
+    return 0

@@ -1,18 +1,97 @@
-"""cardiacmotion score (placeholder until issue 7 lands)."""
+"""cardiacmotion score IMAGE --seg SEG --landmarks LM.mrk.json -o SCORES.json [--method ...] [--bullseye PNG]"""
 from __future__ import annotations
 
 import argparse
 
-from cardiacmotion.cli.common import add_common
-from cardiacmotion.errors import NotAvailableError
+from cardiacmotion.cli.common import add_common, make_progress, say, write_json
+from cardiacmotion.errors import InputError, NotAvailableError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("score", help="AHA wall-motion scores and bullseye")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("score", help="AHA wall-motion scores (16 segments), motion score index and bullseye")
+    p.add_argument("image", help="short-axis cine MR (NIfTI, DICOM folder, .seq.nrrd, MHD)")
+    p.add_argument("--seg", required=True, help="4D segmentation on the image grid (ACDC labels)")
+    p.add_argument("--landmarks", required=True, help="markups JSON with RV anterior insertion, RV inferior insertion, LV center")
+    p.add_argument("-o", "--output", required=True, help="SCORES.json to write")
+    p.add_argument("--method", default="auto", choices=["auto", "learned", "thickening"],
+                   help="auto (= thickening: the bundled MMSA weights measure below it on phantoms), learned, thickening")
+    p.add_argument("--weights", help="MMSA checkpoint for --method learned/auto (default: the bundled mmsa-v0.1.0)")
+    p.add_argument("--bullseye", help="write the score bullseye PNG here")
+    p.add_argument("--thickening-bullseye", help="write the thickening %% bullseye PNG here")
+    p.add_argument("--ed-phase", type=int, help="end-diastolic phase (default: largest LV cavity)")
+    p.add_argument("--es-phase", type=int, help="end-systolic phase (default: smallest LV cavity)")
+    p.add_argument("--normal-pct", type=float, default=30.0, help="thickening above this is normal (default 30)")
+    p.add_argument("--akinetic-pct", type=float, default=10.0, help="thickening below this is akinetic (default 10)")
+    p.add_argument("--dyskinetic-thinning-pct", type=float, default=5.0,
+                   help="systolic thinning beyond this is dyskinetic (default 5)")
+    p.add_argument("--dyskinetic-outward-mm", type=float, default=1.0,
+                   help="outward endocardial motion beyond this is dyskinetic (default 1.0 mm)")
     add_common(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotAvailableError("'score' is not built yet in this version")
+    from cardiacmotion.io import check_not_input, read_image, read_labels
+    from cardiacmotion.io.markups import read_markups
+
+    inputs = [args.image, args.seg, args.landmarks]
+    outputs = [o for o in (args.output, args.bullseye, args.thickening_bullseye) if o]
+    for out in outputs:
+        check_not_input(out, inputs)
+    if len({str(o) for o in outputs}) != len(outputs):
+        raise InputError("the output paths must differ from each other")
+    progress = make_progress(args)
+    progress(0.0, "reading")
+    image = read_image(args.image, modality="MR")
+    seg = read_labels(args.seg, modality="MR")
+    if not image.same_grid(seg) or image.phases != seg.phases:
+        raise InputError(f"{args.seg} is not on the grid of {args.image} (shape, phases or geometry differ)")
+    landmarks = read_markups(args.landmarks)
+    progress(0.3, "scoring")
+    from cardiacmotion.scoring.thickening import Thresholds, score_thickening
+
+    thresholds = Thresholds(
+        normal_pct=args.normal_pct,
+        akinetic_pct=args.akinetic_pct,
+        dyskinetic_thinning_pct=args.dyskinetic_thinning_pct,
+        dyskinetic_outward_mm=args.dyskinetic_outward_mm,
+    )
+    scores = None
+    # auto stays training-free until learned weights measure better than thickening (see the manifest)
+    if args.method == "learned":
+        from cardiacmotion.device import resolve_device
+        from cardiacmotion.errors import WeightsError
+        from cardiacmotion.scoring.learned import load_model, score_learned
+
+        device = resolve_device(args.device)
+        try:
+            model = load_model(args.weights, device)
+        except WeightsError as err:
+            if args.method == "learned":
+                raise
+            say(args, f"learned scoring unavailable ({err}); using the thickening method")
+            model = None
+        if model is not None:
+            try:
+                scores = score_learned(image, seg, landmarks, device=device, model=model)
+                say(args, f"learned wall-motion scoring (MMSA) on {device}")
+            except NotAvailableError as err:
+                if args.method == "learned":
+                    raise
+                say(args, f"learned scoring not applicable ({err}); using the thickening method")
+    if scores is None:
+        scores = score_thickening(image, seg, landmarks, ed_phase=args.ed_phase, es_phase=args.es_phase, thresholds=thresholds)
+        if args.method == "auto":
+            scores["method_note"] = "auto: thickening (the bundled learned weights measure below it on phantoms)"
+    progress(0.8, "writing")
+    write_json(scores, args.output)
+    if args.bullseye or args.thickening_bullseye:
+        from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
+
+        if args.bullseye:
+            write_score_bullseye(scores, args.bullseye)
+        if args.thickening_bullseye:
+            write_thickening_bullseye(scores, args.thickening_bullseye)
+    progress(1.0, "done")
+    say(args, f"MSI {scores['motion_score_index']:.2f}, abnormal segments: {scores['abnormal_segments'] or 'none'}")
+    return 0

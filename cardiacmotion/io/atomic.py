@@ -57,5 +57,6 @@ def check_not_input(output: PathLike, inputs: Iterable[PathLike | None]) -> None
         if item is None:
             continue
         src = Path(item).resolve()
-        if out == src or (src.is_dir() and src in out.parents):
+        # the same path, an output inside an input folder, or an output folder that holds an input
+        if out == src or src in out.parents or out in src.parents:
             raise InputError(f"refusing to overwrite the input {item}: choose another output path")

@@ -55,7 +55,8 @@ def read_image(
         path: file or DICOM folder.
         modality: 'MR' / 'US' to override what the file says (None: from the file).
         view: 'SAX', 'A4C', 'A2C', ... to override what the file says.
-        spacing: pixel spacing (mm) for formats without one (AVI/MP4).
+        spacing: pixel spacing (mm) for formats without one (AVI/MP4, ultrasound DICOM without
+            a region calibration).
     Raises:
         InputError: missing file, unknown or corrupt format, inconsistent geometry.
     """
@@ -77,8 +78,8 @@ def read_image(
     except ImportError as exc:  # pragma: no cover - a reader not built yet
         raise InputError(f"no reader for {fmt} files in this build ({exc})") from exc
     kwargs = {}
-    if fmt == "video":
-        kwargs["spacing"] = spacing
+    if fmt in ("video", "dicom-dir", "dicom-file"):
+        kwargs["spacing"] = spacing  # ultrasound DICOM without a region calibration needs it too
     cine = reader(p, **kwargs)
     if modality:
         cine.modality = modality.upper()

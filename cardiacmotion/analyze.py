@@ -1,0 +1,159 @@
+"""One call from an image to every result: segmentation, function, scores, figures and a Slicer scene.
+
+``cardiacmotion analyze`` and ``cardiacmotion demo`` are thin wrappers around :func:`analyze`.
+The whole output folder is built beside its destination and renamed into place at the end,
+so a failed run never leaves a half-written result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Mapping, Optional, Union
+
+import numpy as np
+
+from cardiacmotion.cine import Cine
+from cardiacmotion.errors import InputError, NotAvailableError
+from cardiacmotion.progress import ProgressFn, silent, sub_progress
+
+PathLike = Union[str, os.PathLike]
+
+
+def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarray], method: str = "auto",
+                       ed_phase: Optional[int] = None, es_phase: Optional[int] = None) -> dict:
+    """Wall-motion scores: the learned MMSA scorer when asked for, else (``auto``) thickening.
+
+    ``auto`` stays training-free because the bundled MMSA weights measure below thickening on phantoms.
+    """
+    from cardiacmotion.scoring.thickening import score_thickening
+
+    if method == "learned":
+        from cardiacmotion.scoring.learned import score_learned
+
+        return score_learned(image, seg, landmarks)
+    return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
+
+
+def analyze(
+    image: Cine,
+    outdir: PathLike,
+    seeds=None,
+    landmarks: Optional[Mapping[str, np.ndarray]] = None,
+    method: str = "auto",
+    score_method: str = "auto",
+    device: str = "auto",
+    progress: ProgressFn = silent,
+    scene: bool = True,
+    renders: bool = True,
+    seed_phase: Optional[int] = None,
+) -> dict:
+    """Segment, measure, score and export one cine into ``outdir``.
+
+    Args:
+        image: the cine (MR short-axis stack or echo video).
+        outdir: output folder (created; replaced whole if it exists and is not an input).
+        seeds: a :class:`~cardiacmotion.io.seeds.SeedSet`, or None to start from ``landmarks``.
+        landmarks: ``{name: RAS}``; MR scoring needs the three MR landmarks.
+        method: propagation method (auto|memory|registration).
+        score_method: wall-motion method (auto|learned|thickening).
+        device: auto|cpu|cuda.
+        scene: write ``scene.mrb`` when slicer-core is installed.
+        renders: write offscreen slice/bullseye snapshots when OpenGL is available.
+
+    Returns:
+        The summary written to ``summary.json``: file names, function values, MSI, timings, notes.
+    """
+    from cardiacmotion.function.report import compute_function, write_function_outputs
+    from cardiacmotion.io import write_image
+    from cardiacmotion.io.atomic import atomic_output
+    from cardiacmotion.io.markups import write_markups
+    from cardiacmotion.propagation.segment import segment_cine
+
+    outdir = Path(outdir)
+    if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir()) and not (outdir / "summary.json").is_file())):
+        # the folder is replaced whole: only ever replace an earlier result of ours
+        raise InputError(f"output {outdir} exists and is not an earlier cardiacmotion result: choose a new folder")
+    summary: dict = {"files": {}, "notes": [], "seconds": {}}
+    with atomic_output(outdir) as tmp:
+        tmp.mkdir()
+        t0 = time.perf_counter()
+        seg, info = segment_cine(image, seeds=seeds, landmarks=landmarks, method=method, device=device,
+                                 progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase)
+        summary["seconds"]["segment"] = round(time.perf_counter() - t0, 2)
+        summary["segmentation"] = {k: v for k, v in info.items() if isinstance(v, (str, int, float, list, bool))}
+        write_image(seg, tmp / "segmentation.nii.gz")
+        summary["files"]["segmentation"] = "segmentation.nii.gz"
+        if landmarks:
+            write_markups(landmarks, tmp / "landmarks.mrk.json")
+            summary["files"]["landmarks"] = "landmarks.mrk.json"
+
+        progress(0.72, "cardiac function")
+        function = compute_function(seg)
+        write_function_outputs(function, tmp / "function.json", plot_path=tmp / "volume_curve.png")
+        summary["files"].update(function="function.json", function_csv="function.csv", volume_curve="volume_curve.png")
+        summary["function"] = {k: function.get(k) for k in ("ed_phase", "es_phase", "lv_edv_ml", "lv_esv_ml",
+                                                             "lv_sv_ml", "lv_ef_pct", "lv_mass_g", "rv_ef_pct")}
+
+        scores = None
+        progress(0.8, "wall-motion scoring")
+        if image.modality != "MR":
+            summary["notes"].append("wall-motion scoring is for short-axis MR; not run on echo")
+        elif not landmarks:
+            summary["notes"].append("no landmarks: wall-motion scoring skipped (it needs the RV insertions and LV centre)")
+        else:
+            from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
+
+            scores = score_segmentation(image, seg, landmarks, method=score_method,
+                                        ed_phase=function.get("ed_phase"), es_phase=function.get("es_phase"))
+            (tmp / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
+            write_score_bullseye(scores, tmp / "bullseye.png")
+            summary["files"].update(scores="scores.json", bullseye="bullseye.png")
+            if any(s.get("thickening_pct") is not None for s in scores["segments"]):
+                write_thickening_bullseye(scores, tmp / "thickening_bullseye.png")
+                summary["files"]["thickening_bullseye"] = "thickening_bullseye.png"
+            summary["motion_score_index"] = scores.get("motion_score_index")
+            summary["scoring_method"] = scores.get("method")
+
+        if scene:
+            progress(0.88, "Slicer scene")
+            _export_scene(tmp, image, seg, landmarks, function, scores, summary, renders)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable) + "\n")
+        progress(1.0, "done")
+    return summary
+
+
+def _export_scene(tmp: Path, image, seg, landmarks, function, scores, summary: dict, renders: bool) -> None:
+    try:
+        from cardiacmotion.slicerbridge import headless
+    except ImportError:
+        summary["notes"].append("slicer-core is not installed: no scene.mrb (pip install slicer-core)")
+        return
+    ok, why = headless.available()
+    if not ok:
+        summary["notes"].append(f"no scene.mrb: {why}")
+        return
+    from cardiacmotion.slicerbridge.scene import write_analysis_scene
+
+    write_analysis_scene(tmp / "scene.mrb", image, seg, landmarks, function, scores)
+    summary["files"]["scene"] = "scene.mrb"
+    if renders:
+        try:
+            from cardiacmotion.slicerbridge.render import render_analysis
+
+            (tmp / "views").mkdir()
+            written = render_analysis(tmp / "views", image, seg, landmarks, function, scores)
+            summary["files"]["slicer_views"] = sorted(f"views/{name}.png" for name in written)
+        except NotAvailableError as exc:
+            summary["notes"].append(f"no offscreen renders: {exc}")
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,256 @@
+"""Training-free propagation by deformable registration (``--method registration``).
+
+For every query frame, each memory frame (the permanent seed and the recent previous frames)
+is registered to the query with dense optical flow, its label probabilities are warped onto
+the query, and the warps are fused pixel by pixel with weights from the local image
+similarity after warping. Because the seed is always in memory and registered directly
+(long range) while the previous frame carries the short-range chain, errors of the chain do
+not accumulate where the seed matches better. In the through-stack passes, where the heart
+changes shape from slice to slice (smaller toward the apex), the fused labels act as a
+blurred prior multiplied by per-class intensity histograms learned from the memory frames
+(an atlas-style posterior), so borders follow the image rather than the smooth warp. The
+labels are then made anatomically sane (:mod:`cardiacmotion.propagation.topology`).
+
+Choices measured on the two Sunnybrook studies (seed: mid slice at ED, LV + myocardium):
+Farneback flow beat DIS (LV Dice at ES 0.868/0.851 vs 0.866/0.803) and SimpleITK
+diffeomorphic demons (0.874, EF under-estimated by 10 points, ~40x slower); the histogram
+posterior in the stack passes raised LV Dice at ES and myocardial Dice and brought EF within
+3 points; the ray-based endocardium re-placement (:mod:`refine`) is off by default (expert ES
+contours include the compacted trabeculae it excludes).
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from cardiacmotion.propagation.base import NUM_CLASSES, MemoryBank, Propagator
+from cardiacmotion.propagation.refine import refine_epi, refine_lv
+from cardiacmotion.propagation.topology import clean_labels, smooth_ring
+
+FLOWS = ("dis", "farneback", "demons")
+
+
+def _u8(a: np.ndarray) -> np.ndarray:
+    return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+class _Flow:
+    """Dense flow ``f`` with ``query(x) ~ moving(x + f(x))`` (so moving data warps onto the query)."""
+
+    def __init__(self, name: str, scale: float = 1.0) -> None:
+        if name not in FLOWS:
+            raise ValueError(f"unknown flow {name!r} (expected one of {FLOWS})")
+        self.name = name
+        self.scale = scale
+        self.winsize = 11
+        if name == "dis":
+            self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+    def __call__(self, query: np.ndarray, moving: np.ndarray) -> np.ndarray:
+        if self.name == "dis":
+            return self.dis.calc(_u8(query), _u8(moving), None)
+        if self.name == "farneback":
+            return cv2.calcOpticalFlowFarneback(
+                _u8(query), _u8(moving), None, pyr_scale=0.5, levels=4, winsize=self.winsize, iterations=5,
+                poly_n=5, poly_sigma=1.1, flags=cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
+            )
+        return _demons(query, moving)
+
+
+def _demons(query: np.ndarray, moving: np.ndarray) -> np.ndarray:
+    """SimpleITK multi-resolution diffeomorphic demons (the slow reference)."""
+    import SimpleITK as sitk
+
+    f = sitk.GetImageFromArray(query.astype(np.float32))
+    m = sitk.GetImageFromArray(moving.astype(np.float32))
+    demons = sitk.DiffeomorphicDemonsRegistrationFilter()
+    demons.SetNumberOfIterations(40)
+    demons.SetStandardDeviations(1.5)
+    field = None
+    for shrink in (4, 2, 1):
+        fs = sitk.Shrink(f, [shrink, shrink]) if shrink > 1 else f
+        ms = sitk.Shrink(m, [shrink, shrink]) if shrink > 1 else m
+        if field is not None:
+            field = sitk.Resample(field, fs, sitk.Transform(), sitk.sitkLinear, 0.0, field.GetPixelID())
+            field = demons.Execute(fs, ms, field)
+        else:
+            field = demons.Execute(fs, ms)
+    arr = sitk.GetArrayFromImage(field)  # physical units = pixels here (unit spacing)
+    return arr.astype(np.float32)
+
+
+def _warp(data: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Warp ``[H, W, C]`` (or ``[H, W]``) data by ``flow`` (bilinear, border replicated)."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(data, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class RegistrationPropagator(Propagator):
+    """Propagation by dense registration of every memory frame to the query, fused by similarity.
+
+    Args:
+        device: where returned tensors live (computation is OpenCV on the CPU).
+        labels: label values present in the seed.
+        memory_frames: permanent seed(s) + this many minus one recent frames.
+        modality: 'MR' or 'US' (label meaning for the topology clean-up).
+        flow: 'dis' (OpenCV DIS optical flow), 'farneback' or 'demons' (SimpleITK).
+        sigma: intensity scale of the local-similarity weight (images in [0, 1]).
+        window: half size (pixels) of the local-similarity window.
+        seed_bias: extra weight of permanent memory (>1 trusts the seed where similar).
+        clean: topology clean-up of every prediction.
+        ring: MR: low-pass the cavity and wall radii over the angle (smooth contours).
+        winsize: Farneback averaging window.
+        refine: passes ('time', 'base', 'apex', comma separated, 'all' or 'none') where the
+            endocardium is re-placed on the image (:func:`refine.refine_lv`).
+        reach: how far (pixels) that re-placement may move the endocardium outward.
+        feedback_raw: memory keeps the pre-refinement labels (corrections do not compound).
+        epi: MR: move the epicardium to the nearest strong edge (:func:`refine.refine_epi`).
+        keep_thickness: with ``refine``, move the epicardium along with the endocardium.
+        appearance: exponent of the intensity likelihood in the posterior (0: off).
+        prior_sigma: blur (pixels) of the warped labels used as the prior.
+        appearance_in: passes where the posterior is used.
+    """
+
+    method = "registration"
+    input_size: Optional[tuple[int, int]] = None
+
+    def __init__(
+        self,
+        device: torch.device,
+        labels: Sequence[int],
+        memory_frames: int = 2,
+        modality: str = "MR",
+        flow: str = "farneback",
+        sigma: float = 0.08,
+        window: int = 7,
+        seed_bias: float = 1.0,
+        clean: bool = True,
+        ring: bool = True,
+        winsize: int = 11,
+        refine: str = "none",
+        reach: float = 4.0,
+        feedback_raw: bool = True,
+        epi: bool = False,
+        keep_thickness: bool = False,
+        appearance: float = 0.5,
+        prior_sigma: float = 1.5,
+        appearance_in: str = "base,apex",
+    ) -> None:
+        super().__init__(device, labels)
+        self.bank = MemoryBank(max(1, memory_frames - 1))
+        self.modality = modality
+        self.flow = _Flow(flow)
+        self.sigma = sigma
+        self.window = window
+        self.seed_bias = seed_bias
+        self.clean = clean
+        self.ring = ring and modality == "MR"
+        self.flow.winsize = winsize
+        self.refine = refine if modality == "MR" else "none"
+        self.context = "time"
+        self.reach = reach
+        self.feedback_raw = feedback_raw
+        self.epi = epi and modality == "MR"
+        self.keep_thickness = keep_thickness
+        self.appearance = appearance
+        self.prior_sigma = prior_sigma
+        self.appearance_in = appearance_in.split(",")
+        self._raw: Optional[np.ndarray] = None
+        self._refined: Optional[np.ndarray] = None
+
+    def _appearance(self, image: np.ndarray, p: np.ndarray, entries, b: int) -> np.ndarray:
+        """Posterior of the warped prior (blurred) times class intensity histograms of the memory."""
+        bins = 32
+        hist = np.full((NUM_CLASSES, bins), 1e-3, np.float64)
+        for mim, (mp, valid) in entries:
+            if not valid[b]:
+                continue
+            idx = np.clip((mim[b] * bins).astype(int), 0, bins - 1)
+            lab = mp[b].argmax(-1)
+            for c in range(NUM_CLASSES):
+                hist[c] += np.bincount(idx[lab == c], minlength=bins)[:bins]
+        hist = np.stack([np.convolve(h, np.ones(3) / 3, mode="same") for h in hist])
+        hist /= hist.sum(axis=1, keepdims=True)
+        lik = hist[:, np.clip((image * bins).astype(int), 0, bins - 1)].transpose(1, 2, 0)
+        prior = np.stack([cv2.GaussianBlur(p[..., c], (0, 0), self.prior_sigma) for c in range(NUM_CLASSES)], -1)
+        post = prior * lik.astype(np.float32) ** self.appearance
+        return post / np.maximum(post.sum(-1, keepdims=True), 1e-12)
+
+    def set_context(self, context: str) -> None:
+        """Which pass of the 4D order runs: 'time', 'base' or 'apex'."""
+        self.context = context
+
+    def _refining(self) -> bool:
+        return self.refine == "all" or (self.refine != "none" and self.context in self.refine.split(","))
+
+    # entries: key = images [B, H, W] numpy, value = (one-hot probs [B, H, W, C], valid [B] bool)
+    def _entry(self, images: torch.Tensor, masks: torch.Tensor, valid: Optional[torch.Tensor]):
+        im = images.detach().float().cpu().numpy()
+        m = masks.detach().long().cpu().numpy()
+        onehot = np.eye(NUM_CLASSES, dtype=np.float32)[np.clip(m, 0, NUM_CLASSES - 1)]
+        v = np.ones(im.shape[0], bool) if valid is None else valid.detach().cpu().numpy().astype(bool)
+        return im, (onehot, v)
+
+    def init(self, images: torch.Tensor, masks: torch.Tensor) -> None:
+        self.bank.clear()
+        self.add_memory(images, masks, permanent=True)
+
+    def add_memory(
+        self, images: torch.Tensor, masks: torch.Tensor, permanent: bool = False, valid: Optional[torch.Tensor] = None
+    ) -> None:
+        """Remember frames; ``valid`` ([B] bool) limits the entry to some batch elements."""
+        if not permanent and self.feedback_raw and self._raw is not None and self._raw.shape == tuple(masks.shape):
+            # remember the registration result before the image-driven correction: the
+            # correction is re-done on every frame and must not compound along the chain
+            out = masks.detach().cpu().numpy()
+            masks = torch.from_numpy(np.where(self._refined == out, self._raw, out))
+        self._raw = None
+        self.bank.add(*self._entry(images, masks, valid), permanent=permanent)
+
+    def step(self, images: torch.Tensor) -> torch.Tensor:
+        q = images.detach().float().cpu().numpy()
+        B, H, W = q.shape
+        entries = self.bank.entries()
+        n_perm = len(self.bank.permanent)
+        out = np.zeros((B, NUM_CLASSES, H, W), np.float32)
+        k = 2 * self.window + 1
+        raw = np.zeros((B, H, W), np.int64)
+        refined = np.zeros((B, H, W), np.int64)
+        for b in range(B):
+            acc = np.zeros((H, W, NUM_CLASSES), np.float32)
+            wsum = np.zeros((H, W), np.float32)
+            for e, (mim, (mp, valid)) in enumerate(entries):
+                if not valid[b]:
+                    continue
+                f = self.flow(q[b], mim[b])
+                wim = _warp(mim[b], f)
+                wp = _warp(mp[b], f)
+                d2 = cv2.boxFilter((q[b] - wim) ** 2, -1, (k, k))
+                w = np.exp(-d2 / (2 * self.sigma**2)) + 1e-6
+                if e < n_perm:
+                    w = w * self.seed_bias
+                acc += wp * w[..., None]
+                wsum += w
+            p = acc / np.maximum(wsum, 1e-12)[..., None]
+            if self.appearance > 0 and self.context in self.appearance_in:
+                p = self._appearance(q[b], p, entries, b)
+            if self.clean:
+                lab = clean_labels(p.argmax(-1).astype(np.uint8), self.modality)
+                raw[b] = lab
+                if self._refining() and {2, 3} <= set(self.labels):
+                    lab = clean_labels(refine_lv(q[b], lab, self.modality, reach=self.reach, keep_thickness=self.keep_thickness), self.modality)
+                elif self.ring:
+                    lab = clean_labels(smooth_ring(lab, self.modality), self.modality)
+                if self.epi and {2, 3} <= set(self.labels):
+                    lab = clean_labels(refine_epi(q[b], lab, self.modality), self.modality)
+                # keep soft edges, but make the argmax the cleaned map
+                p = 0.5 * p + 0.5 * np.eye(NUM_CLASSES, dtype=np.float32)[lab]
+                refined[b] = lab
+            out[b] = p.transpose(2, 0, 1)
+        if self.clean:
+            self._raw, self._refined = raw, refined
+        return torch.from_numpy(out).to(self.device)

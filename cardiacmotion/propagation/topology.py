@@ -1,0 +1,112 @@
+"""Keeping label maps anatomically sane after propagation.
+
+One LV cavity (largest component, holes filled: papillary muscles count as cavity), the
+myocardium as the largest component of the ring around it (holes between cavity and
+myocardium become myocardium), the RV (MR) or left atrium (echo) as their largest component
+and never overlapping the LV.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from cardiacmotion.cine import LV_CAVITY, LV_MYO
+
+#: the third structure: RV cavity (MR), left atrium (echo)
+_OTHER = {"MR": 1, "US": 3}
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 8-connected component of a 2D boolean mask (empty stays empty)."""
+    if not mask.any():
+        return mask
+    lab, n = ndi.label(mask, structure=np.ones((3, 3), bool))
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return lab == int(np.argmax(sizes))
+
+
+def clean_labels(label: np.ndarray, modality: str = "MR", min_pixels: int = 4) -> np.ndarray:
+    """Return a cleaned copy of one 2D label map (values per ``modality``)."""
+    cav_v, myo_v, oth_v = LV_CAVITY[modality], LV_MYO[modality], _OTHER[modality]
+    out = np.zeros_like(label)
+    cav = largest_component(label == cav_v)
+    if cav.sum() < min_pixels:
+        cav = np.zeros_like(cav)
+    cav = ndi.binary_fill_holes(cav)
+    myo = (label == myo_v) & ~cav
+    if myo.any():
+        myo = largest_component(myo)
+        # holes of cavity + myocardium that are not cavity belong to the wall
+        filled = ndi.binary_fill_holes(myo | cav)
+        myo = filled & ~cav
+    if myo.sum() < min_pixels:
+        myo = np.zeros_like(myo)
+    oth = largest_component((label == oth_v) & ~cav & ~myo)
+    if oth.sum() < min_pixels:
+        oth = np.zeros_like(oth)
+    out[oth] = oth_v
+    out[myo] = myo_v
+    out[cav] = cav_v
+    return out
+
+
+def smooth_ring(label: np.ndarray, modality: str = "MR", harmonics: int = 6, n_angles: int = 90) -> np.ndarray:
+    """Regularise the LV cavity and myocardium as star-shaped curves around the cavity centre.
+
+    Along rays from the cavity centroid, the endocardial radius (end of the cavity) and the
+    epicardial radius (end of cavity + myocardium) are measured and low-pass filtered over
+    the angle (``harmonics`` Fourier terms), then the two regions are redrawn. Rays without
+    myocardium (e.g. the outflow tract at the base) keep no wall.
+    """
+    cav_v, myo_v = LV_CAVITY[modality], LV_MYO[modality]
+    cav = label == cav_v
+    if cav.sum() < 8:
+        return label
+    h, w = label.shape
+    cy, cx = ndi.center_of_mass(cav)
+    theta = np.linspace(0, 2 * np.pi, n_angles, endpoint=False)
+    rmax = float(np.hypot(h, w)) / 2
+    radii = np.arange(0, rmax, 0.5)
+    ys = cy + np.sin(theta)[:, None] * radii[None]
+    xs = cx + np.cos(theta)[:, None] * radii[None]
+    inside = (ys >= 0) & (ys <= h - 1) & (xs >= 0) & (xs <= w - 1)
+    yi = np.clip(np.round(ys).astype(int), 0, h - 1)
+    xi = np.clip(np.round(xs).astype(int), 0, w - 1)
+    lv = label == cav_v
+    wall = (label == cav_v) | (label == myo_v)
+
+    def run_length(m: np.ndarray) -> np.ndarray:
+        s = m[yi, xi] & inside
+        # radius where the contiguous run from the centre ends
+        first_out = np.argmin(np.concatenate([s, np.zeros((n_angles, 1), bool)], axis=1), axis=1)
+        return radii[np.clip(first_out, 0, len(radii) - 1)] if len(radii) else np.zeros(n_angles)
+
+    r_endo = run_length(lv)
+    r_epi = np.maximum(run_length(wall), r_endo)
+    has_wall = (r_epi - r_endo) > 0.75
+
+    def lowpass(r: np.ndarray) -> np.ndarray:
+        spec = np.fft.rfft(r)
+        spec[harmonics + 1:] = 0
+        return np.fft.irfft(spec, n=n_angles)
+
+    r_endo_s = np.maximum(lowpass(r_endo), 0.5)
+    thick = lowpass(np.where(has_wall, r_epi - r_endo, 0.0))
+    wall_frac = lowpass(has_wall.astype(float))
+    r_epi_s = r_endo_s + np.where(wall_frac > 0.5, np.maximum(thick, 1.0), 0.0)
+
+    yy, xx = np.mgrid[0:h, 0:w]
+    rho = np.hypot(yy - cy, xx - cx)
+    phi = np.mod(np.arctan2(yy - cy, xx - cx), 2 * np.pi)
+    ext = np.concatenate([theta, [2 * np.pi]])
+    re = np.interp(phi, ext, np.concatenate([r_endo_s, r_endo_s[:1]]))
+    rp = np.interp(phi, ext, np.concatenate([r_epi_s, r_epi_s[:1]]))
+    out = label.copy()
+    out[(out == cav_v) | (out == myo_v)] = 0
+    if (label == myo_v).any():
+        out[rho <= rp] = myo_v
+    out[rho <= re] = cav_v
+    return out

@@ -1,0 +1,114 @@
+"""Phantom training data for the learned wall-motion scorer.
+
+Each study is a synthetic cine MR from ``cardiacmotion.phantom.make_mr_case`` with known
+per-segment scores; its 16 polar segment sequences are computed with the same sampler inference
+uses (``cardiacmotion.scoring.learned.segment_sequences_for``) and cached as ``.npz`` in a
+cache folder outside the repository (the system temp dir by default), keyed by seed, options and
+sampler, so repeated runs skip the phantom generation.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+SAMPLER_VERSION = "1"
+
+
+def default_cache_dir() -> Path:
+    """``$CARDIACMOTION_CACHE/scoring`` or ``<tmp>/cardiacmotion-cache/scoring``."""
+    root = os.environ.get("CARDIACMOTION_CACHE") or os.path.join(tempfile.gettempdir(), "cardiacmotion-cache")
+    return Path(root) / "scoring"
+
+
+def _sampler_name() -> str:
+    try:
+        import cardiacmotion.scoring.polar  # noqa: F401
+
+        return "scoring.polar"
+    except ImportError:
+        return "fallback"
+
+
+def case_options(seed: int, balanced: bool = True, fast: bool = False) -> Dict:
+    """Phantom options for study ``seed``.
+
+    Class balance: even seeds draw every segment's class uniformly (``wall_motion='balanced'``),
+    odd seeds draw a realistic pattern (normal hearts, coronary territories with infarct cores and
+    hypokinetic borders, diffuse hypokinesis), so the network sees both isolated abnormal
+    segments and contiguous territories; the loss is further weighted by inverse class frequency.
+    ``fast``: a 112-pixel field of view, 20 phases and 8 slices (same pixel size and heart, less to
+    render: about a quarter of the generation time). The polar samples around the LV are alike;
+    training resamples the phases to random lengths, so any frame count is still covered.
+    """
+    from cardiacmotion.phantom import make_mr_case
+
+    doc = str(inspect.getdoc(make_mr_case))
+    opts: Dict = {}
+    if balanced and "wall_motion" in doc:
+        opts["wall_motion"] = "balanced" if seed % 2 == 0 else "random"
+    if fast and "grid" in doc:
+        opts.update(grid=112, phases=20, slices=8)
+    return opts
+
+
+def build_case(seed: int, radial: int, angular: int, balanced: bool = True, fast: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """One phantom study: segment sequences [16, T, R, A] float32 and truth scores [16] (1..4)."""
+    from cardiacmotion.phantom import make_mr_case
+    from cardiacmotion.scoring.learned import segment_sequences_for
+
+    case = make_mr_case(seed, **case_options(seed, balanced, fast))
+    segs = segment_sequences_for(case.image, case.labels, case.landmarks, radial, angular)
+    truth = np.array([int(s["score"]) for s in sorted(case.truth["segments"], key=lambda s: s["id"])[:16]])
+    return segs.astype(np.float32), truth
+
+
+def load_cases(
+    seeds: Iterable[int],
+    radial: int,
+    angular: int,
+    cache_dir: Optional[Path] = None,
+    balanced: bool = True,
+    progress=None,
+    fast: bool = False,
+) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """Segment sequences and truth for ``seeds``, from the cache when present."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    seeds = list(seeds)
+    out = []
+    for n, seed in enumerate(seeds):
+        key = json.dumps([seed, radial, angular, balanced, fast, SAMPLER_VERSION, _sampler_name(), _phantom_version()])
+        path = cache / f"mr{seed}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
+        if path.is_file():
+            with np.load(path) as z:
+                out.append((z["segments"], z["truth"]))
+        else:
+            segs, truth = build_case(seed, radial, angular, balanced, fast)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, segments=segs, truth=truth)
+            os.replace(tmp, path)
+            out.append((segs, truth))
+        if progress:
+            progress((n + 1) / len(seeds), f"phantom {n + 1}/{len(seeds)}")
+    return out
+
+
+def _phantom_version() -> str:
+    """A fingerprint of the phantom generator's source, so cached cases follow its changes."""
+    try:
+        import cardiacmotion.phantom as ph
+
+        root = Path(ph.__file__).parent
+        h = hashlib.sha1()
+        for f in sorted(root.glob("*.py")):
+            h.update(f.read_bytes())
+        return h.hexdigest()[:10]
+    except Exception:
+        return "none"
