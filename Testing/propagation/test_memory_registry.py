@@ -46,11 +46,15 @@ def test_memory_is_registered_and_uses_bundled_weights():
     assert make.model_id.startswith("cstm-v")
 
 
-def test_auto_falls_back_to_registration_without_weights(tmp_path, monkeypatch):
+def test_auto_uses_registration_and_falls_back_from_bad_user_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("CARDIACMOTION_MODELS", str(tmp_path))
     cine, _, seeds = _tiny_case()
+    # the bundled weights measure below registration: auto does not try them
     seg, info = segment.segment_cine(cine, seeds=seeds, method="auto", device="cpu")
-    assert info["method"] == "registration" and "memory" in info.get("message", "")
+    assert info["method"] == "registration"
     assert seg.array.shape == cine.array.shape
+    # a user's checkpoint that does not load: auto says so and falls back
+    _, info = segment.segment_cine(cine, seeds=seeds, method="auto", device="cpu", weights=str(tmp_path / "x.pt"))
+    assert info["method"] == "registration" and "memory" in info.get("message", "")
     with pytest.raises(WeightsError, match="no bundled"):
         segment.segment_cine(cine, seeds=seeds, method="memory", device="cpu")
