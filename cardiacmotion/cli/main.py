@@ -47,6 +47,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"cardiacmotion: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("cardiacmotion: interrupted", file=sys.stderr)
         return 130
