@@ -9,7 +9,7 @@ import pytest
 from cardiacmotion.phantom import make_mr_case
 from cardiacmotion.phantom.motion import TERRITORIES, sector_index
 
-SEEDS = range(20)
+SEEDS = range(40)  # labels only: ~10 s
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,8 @@ def cases():
 def test_ef_and_volumes_span_clinical_range(cases):
     efs = np.array([c.truth["lv_ef_pct"] for c in cases])
     print("MR EF over seeds:", np.round(np.sort(efs), 1))
-    assert efs.min() < 32.0 and efs.max() > 62.0 and np.all((efs > 15.0) & (efs < 80.0))
+    # the clinical range: EF from about 20 % (severe dysfunction) to 75 % (hyperdynamic)
+    assert efs.min() < 22.0 and efs.max() > 74.0 and np.all((efs > 12.0) & (efs < 82.0))
     for c in cases:
         t = c.truth
         assert 60.0 < t["lv_edv_ml"] < 260.0 and 60.0 < t["lv_mass_g"] < 250.0

@@ -78,7 +78,7 @@ def random_pattern(rng: np.random.Generator) -> list[int]:
         return scores
     if kind < 0.42:  # diffuse (dilated-cardiomyopathy-like) hypokinesis, some segments worse
         scores = [2] * 16
-        for sid in rng.choice(16, size=int(rng.integers(0, 4)), replace=False):
+        for sid in rng.choice(16, size=int(rng.integers(0, 7)), replace=False):
             scores[int(sid)] = 3
         return scores
     names = list(TERRITORIES)
@@ -124,12 +124,23 @@ def pattern_from_options(rng: np.random.Generator, wall_motion) -> list[int]:
     return check_pattern(wall_motion)
 
 
-def class_parameters(scores: Sequence[int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment (16,) radial endocardial shortening and wall thickening fractions at ES."""
+#: Extra radial shortening of normal segments in the most vigorous (hyperdynamic) hearts: a
+#: normal segment's range moves up by ``vigour`` times this, so EF reaches ~75 %.
+NORMAL_VIGOUR_SHIFT = (0.14, 0.07)
+
+
+def class_parameters(scores: Sequence[int], rng: np.random.Generator, vigour: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment (16,) radial endocardial shortening and wall thickening fractions at ES.
+
+    ``vigour`` (0..1, per case) shifts the radial range of normal segments up toward a
+    hyperdynamic heart; it never changes the random draws, so the other segments keep their values.
+    """
     radial = np.empty(16)
     thick = np.empty(16)
     for n, c in enumerate(scores):
         (r0, r1), (t0, t1) = CLASS_MOTION[int(c)]
+        if int(c) == 1:
+            r0, r1 = r0 + vigour * NORMAL_VIGOUR_SHIFT[0], r1 + vigour * NORMAL_VIGOUR_SHIFT[1]
         radial[n] = rng.uniform(r0, r1)
         thick[n] = rng.uniform(t0, t1)
     return radial, thick

@@ -89,7 +89,9 @@ class _Params:
         self.rr_ms = float(rng.uniform(750.0, 1100.0))
         pattern_rng = np.random.default_rng(int(rng.integers(2**62)))  # a forced pattern keeps the anatomy
         self.scores = motion.pattern_from_options(pattern_rng, o.get("wall_motion"))
-        self.radial, self.thick = motion.class_parameters(self.scores, rng)
+        # own stream: adding vigour kept every other draw (and so every earlier case's anatomy) as it was
+        vigour = float(np.random.default_rng([int(pattern_rng.integers(2**62)), 13]).uniform())
+        self.radial, self.thick = motion.class_parameters(self.scores, rng, vigour)
         abnormal = float(np.mean(np.asarray(self.scores) > 1))
         # geometry: dilated when function is poor
         self.a = float(rng.uniform(21.0, 27.0) + 6.0 * abnormal * rng.uniform(0.3, 1.0))
