@@ -19,11 +19,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cases", type=int, default=3, help="synthetic MR cases (default 3)")
     p.add_argument("--methods", nargs="+", default=None, help="methods to compare (default: all available)")
     p.add_argument("--json", dest="json_out", help="write the results as JSON")
+    p.add_argument("--weights", default=None, help="checkpoint for the memory method (default: the bundled one)")
+    p.add_argument("--frame-by-frame", action="store_true",
+                   help="also run each method with the through-stack pass one phase at a time (the batching's gain)")
     add_common(p)
     p.set_defaults(func=run)
 
 
-def _one(method: str, cases, device) -> dict:
+def _one(method: str, cases, device, weights=None, batch_phases: bool = True) -> dict:
     import torch
 
     from cardiacmotion.propagation.segment import segment_cine
@@ -36,7 +39,8 @@ def _one(method: str, cases, device) -> dict:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for image, seeds in cases:
         t0 = time.perf_counter()
-        _, info = segment_cine(image, seeds=seeds, method=method, device=str(device))
+        _, info = segment_cine(image, seeds=seeds, method=method, device=str(device),
+                               weights=weights if method == "memory" else None, batch_phases=batch_phases)
         if cuda:
             torch.cuda.synchronize(device)
         seconds += time.perf_counter() - t0
@@ -45,7 +49,7 @@ def _one(method: str, cases, device) -> dict:
     tracemalloc.stop()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     row = {
-        "method": info["method"],
+        "method": info["method"] + ("" if batch_phases else "-frame-by-frame"),
         "frames": frames,
         "seconds": round(seconds, 3),
         "frames_per_second": round(frames / max(seconds, 1e-9), 2),
@@ -74,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
     for s in range(args.cases):
         image, _, seeds, _, source = case("mr", s)
         cases.append((image, seeds))
-    rows = [_one(m, cases, device) for m in methods]
+    _one(methods[0], cases[:1], device, args.weights)  # warm-up (CUDA context, cuDNN autotune) outside the timings
+    rows = [_one(m, cases, device, args.weights) for m in methods]
+    if args.frame_by_frame:
+        rows += [_one(m, cases, device, args.weights, batch_phases=False) for m in methods]
     base = rows[0]
     for r in rows:
         r["speed_ratio_vs_" + base["method"]] = round(r["frames_per_second"] / max(base["frames_per_second"], 1e-9), 3)

@@ -153,6 +153,7 @@ def propagate_4d(
     memory_frames: int = 2,
     apex_extra: int = 1,
     device: Optional[torch.device] = None,
+    batch_phases: bool = True,
 ) -> np.ndarray:
     """Segment every phase and slice of ``image`` from ``seeds`` in the CSTM order.
 
@@ -164,6 +165,8 @@ def propagate_4d(
         memory_frames: memory size (seed + previous) for the temporal pass and the base side.
         apex_extra: extra memory frames on the apex side.
         device: where the tensors go (default: the propagator's device).
+        batch_phases: run the through-stack pass for all phases in one batch (False: one phase
+            at a time, frame-by-frame inference; same result, kept for benchmarks).
 
     Returns:
         uint8 label array ``[T, K, J, I]``.
@@ -224,25 +227,28 @@ def propagate_4d(
         del prop
 
     # ---- 2. every phase through the stack, all phases in one batch -------------------------
+    groups = [np.arange(T)] if batch_phases else [np.array([t]) for t in range(T)]
     for side, step_k, frames in (("base", -apex, memory_frames), ("apex", apex, memory_frames + apex_extra)):
         ks_side = list(range(k0 + step_k, K if step_k > 0 else -1, step_k))
         if not ks_side:
             continue
-        prop = _make(make_propagator, labels, frames)
-        _set_context(prop, side)
-        grid = _Grid(crop, getattr(prop, "input_size", None), device or prop.device)
-        prop.init(grid.images(img[:, k0]), grid.masks(out[:, k0]))
-        for k in ks_side:
-            x = grid.images(img[:, k])
-            probs = prop.restrict(prop.step(x))
-            pred = grid.labels_back(probs)
-            user = seeded[:, k]
-            pred[user] = out[user, k]
-            out[:, k] = pred
-            _add_memory(prop, x, grid.masks(pred), torch.from_numpy(user))
-            done += 1
-            progress(done / total, f"slice {k + 1}/{K} ({side}), {T} phases")
-        del prop
+        for ts in groups:
+            prop = _make(make_propagator, labels, frames)
+            _set_context(prop, side)
+            grid = _Grid(crop, getattr(prop, "input_size", None), device or prop.device)
+            prop.init(grid.images(img[ts, k0]), grid.masks(out[ts, k0]))
+            for k in ks_side:
+                x = grid.images(img[ts, k])
+                probs = prop.restrict(prop.step(x))
+                pred = grid.labels_back(probs)
+                user = seeded[ts, k]
+                pred[user] = out[ts, k][user]
+                out[ts, k] = pred
+                _add_memory(prop, x, grid.masks(pred), torch.from_numpy(user))
+                if len(groups) == 1:
+                    done += 1
+                    progress(done / total, f"slice {k + 1}/{K} ({side}), {T} phases")
+            del prop
 
     full = np.zeros((T, K, J, I), dtype=np.uint8)
     full[sl] = out

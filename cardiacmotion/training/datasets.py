@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+import torch.utils.data as _tud
 
 from cardiacmotion.training.augment import IGNORE, AugmentConfig, crop_frames, heart_box, intensity
 
@@ -64,14 +65,56 @@ def phantom_study(case, name: str, weight: float = 1.0) -> Study:
     return Study(name, image, labels, full, full.copy(), through_stack=not echo, weight=weight, meta={"echo": echo})
 
 
-def phantom_studies(mr_seeds: Sequence[int], echo_seeds: Sequence[int], **options) -> list[Study]:
-    """Generate phantom cases (deterministic per seed) as studies."""
+def _one_phantom(job: tuple) -> Study:
     from cardiacmotion import phantom
 
-    out = [phantom_study(phantom.make_mr_case(int(s), **options), f"mr-phantom-{s}") for s in mr_seeds]
-    if len(echo_seeds):
-        out += [phantom_study(phantom.make_echo_case(int(s)), f"echo-phantom-{s}") for s in echo_seeds]
-    return out
+    kind, seed, options = job
+    if kind == "mr":
+        return phantom_study(phantom.make_mr_case(int(seed), **options), f"mr-phantom-{seed}")
+    return phantom_study(phantom.make_echo_case(int(seed)), f"echo-phantom-{seed}")
+
+
+def phantom_studies(mr_seeds: Sequence[int], echo_seeds: Sequence[int], workers: int = 0, **options) -> list[Study]:
+    """Generate phantom cases (deterministic per seed) as studies; ``workers`` > 1: in parallel
+    processes (same result, in seed order)."""
+    jobs = [("mr", s, options) for s in mr_seeds] + [("echo", s, {}) for s in echo_seeds]
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=int(workers)) as pool:
+            return list(pool.map(_one_phantom, jobs))
+    return [_one_phantom(j) for j in jobs]
+
+
+def save_studies(studies: Sequence[Study], path: Path) -> None:
+    """Write studies to one compressed ``.npz`` (e.g. the real studies, to train where the DICOM
+    files are not: a GPU machine). :func:`load_studies` gives them back (images through float16)."""
+    import json as _json
+
+    from cardiacmotion.io.atomic import atomic_output
+
+    arrays = {}
+    index = []
+    for n, st in enumerate(studies):
+        arrays[f"image{n}"] = st.image.astype(np.float16)  # half the size; 0.05 % relative error
+        arrays[f"labels{n}"] = st.labels
+        arrays[f"full{n}"] = st.full
+        arrays[f"target{n}"] = st.target
+        index.append({"name": st.name, "through_stack": st.through_stack, "weight": st.weight, "meta": st.meta})
+    arrays["index"] = np.frombuffer(_json.dumps(index).encode(), dtype=np.uint8)
+    with atomic_output(Path(path)) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def load_studies(path: Path) -> list[Study]:
+    """Studies written by :func:`save_studies`."""
+    import json as _json
+
+    with np.load(Path(path)) as z:
+        index = _json.loads(bytes(z["index"]).decode())
+        return [Study(d["name"], z[f"image{n}"].astype(np.float32), z[f"labels{n}"], z[f"full{n}"], z[f"target{n}"],
+                      through_stack=d["through_stack"], weight=d["weight"], meta=d["meta"]) for n, d in enumerate(index)]
 
 
 def porcine_study(root: Path, weight: float = 1.0) -> Study:
@@ -211,3 +254,36 @@ class ThreeFrameSampler:
         """``images [n, 3, S, S]``, ``labels [n, 3, S, S]``."""
         xs, ys = zip(*(self.sample(rng) for _ in range(n)))
         return np.stack(xs), np.stack(ys)
+
+    def batches(self, seed: int, n: int, workers: int = 0):
+        """An endless iterator of batches; ``workers`` > 0 draws them in that many processes, each
+        with its own stream ``(seed, worker)`` (reproducible for a given seed and worker count)."""
+        if workers <= 0:
+            rng = np.random.default_rng(seed)
+            while True:
+                yield self.batch(rng, n)
+        import torch
+
+        loader = torch.utils.data.DataLoader(_BatchStream(self, seed, n), batch_size=None, num_workers=int(workers),
+                                             prefetch_factor=4, persistent_workers=True)
+        yield from loader
+
+
+class _BatchStream(_tud.IterableDataset):
+    """Endless batches of a sampler, one random stream per DataLoader worker."""
+
+    def __init__(self, sampler: ThreeFrameSampler, seed: int, n: int) -> None:
+        self.sampler, self.seed, self.n = sampler, int(seed), int(n)
+
+    def __iter__(self):
+        import cv2
+        import torch
+
+        info = _tud.get_worker_info()
+        wid = info.id if info is not None else 0
+        cv2.setNumThreads(1)
+        torch.set_num_threads(1)
+        rng = np.random.default_rng([self.seed, wid])
+        while True:
+            x, y = self.sampler.batch(rng, self.n)
+            yield torch.from_numpy(x), torch.from_numpy(y)

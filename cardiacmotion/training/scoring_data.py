@@ -58,13 +58,38 @@ def case_options(seed: int, balanced: bool = True, fast: bool = False) -> Dict:
     return opts
 
 
-def build_case(seed: int, radial: int, angular: int, balanced: bool = True, fast: bool = False) -> Tuple[np.ndarray, np.ndarray]:
-    """One phantom study: segment sequences [16, T, R, A] float32 and truth scores [16] (1..4)."""
+SEGMENTATIONS = ("truth", "registration", "memory")
+
+
+def product_segmentation(case, method: str = "registration") -> "Cine":  # noqa: F821
+    """The product's own 4D segmentation of a phantom case: propagation by ``method``
+    ('registration' or 'memory', the bundled CSTM weights) from the phantom's seed (one mid slice
+    at ED), as ``cardiacmotion segment`` would give it."""
+    from cardiacmotion.propagation.order import SeedSet
+    from cardiacmotion.propagation.segment import segment_cine
+
+    s = case.seed.array[0] if case.seed.phases == 1 else case.seed.array[case.seed_phase]
+    labels = np.zeros(case.image.array.shape, np.uint8)
+    labels[case.seed_phase] = s
+    seeded = np.zeros(case.image.array.shape[:2], bool)
+    seeded[case.seed_phase] = s.reshape(s.shape[0], -1).any(axis=1)
+    seg, _ = segment_cine(case.image, seeds=SeedSet(labels, seeded), method=method, device="cpu")
+    return seg
+
+
+def build_case(seed: int, radial: int, angular: int, balanced: bool = True, fast: bool = False,
+               segmentation: str = "truth") -> Tuple[np.ndarray, np.ndarray]:
+    """One phantom study: segment sequences [16, T, R, A] float32 and truth scores [16] (1..4).
+
+    ``segmentation``: 'truth' (the phantom's labels), 'registration' or 'memory' (the product's own
+    4D segmentation from the seed slice by that method, with its errors, as a user's study would be scored).
+    """
     from cardiacmotion.phantom import make_mr_case
     from cardiacmotion.scoring.learned import segment_sequences_for
 
     case = make_mr_case(seed, **case_options(seed, balanced, fast))
-    segs = segment_sequences_for(case.image, case.labels, case.landmarks, radial, angular)
+    seg = case.labels if segmentation == "truth" else product_segmentation(case, segmentation)
+    segs = segment_sequences_for(case.image, seg, case.landmarks, radial, angular)
     truth = np.array([int(s["score"]) for s in sorted(case.truth["segments"], key=lambda s: s["id"])[:16]])
     return segs.astype(np.float32), truth
 
@@ -77,27 +102,58 @@ def load_cases(
     balanced: bool = True,
     progress=None,
     fast: bool = False,
+    segmentation: str = "truth",
+    workers: int = 0,
 ) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """Segment sequences and truth for ``seeds``, from the cache when present."""
+    """Segment sequences and truth for ``seeds``, from the cache when present (``workers`` > 1:
+    the missing ones built in parallel processes; the result does not depend on it)."""
+    if segmentation not in SEGMENTATIONS:
+        raise ValueError(f"segmentation must be one of {SEGMENTATIONS}")
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     seeds = list(seeds)
+    extra = [] if segmentation == "truth" else [segmentation]  # keeps the v0.1 cache keys valid
+    paths = []
+    for seed in seeds:
+        key = json.dumps([seed, radial, angular, balanced, fast, SAMPLER_VERSION, _sampler_name(), _phantom_version()] + extra)
+        paths.append(cache / f"mr{seed}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz")
+    jobs = [(seed, radial, angular, balanced, fast, segmentation, str(path)) for seed, path in zip(seeds, paths)
+            if not path.is_file()]
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=int(workers), initializer=_one_thread) as pool:
+            for n, _ in enumerate(pool.map(_build_and_cache, jobs)):
+                if progress:
+                    progress((n + 1) / len(seeds), f"phantom {n + 1}/{len(jobs)} ({segmentation})")
+    else:
+        for n, job in enumerate(jobs):
+            _build_and_cache(job)
+            if progress:
+                progress((n + 1) / len(seeds), f"phantom {n + 1}/{len(jobs)} ({segmentation})")
     out = []
-    for n, seed in enumerate(seeds):
-        key = json.dumps([seed, radial, angular, balanced, fast, SAMPLER_VERSION, _sampler_name(), _phantom_version()])
-        path = cache / f"mr{seed}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
-        if path.is_file():
-            with np.load(path) as z:
-                out.append((z["segments"], z["truth"]))
-        else:
-            segs, truth = build_case(seed, radial, angular, balanced, fast)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, segments=segs, truth=truth)
-            os.replace(tmp, path)
-            out.append((segs, truth))
-        if progress:
-            progress((n + 1) / len(seeds), f"phantom {n + 1}/{len(seeds)}")
+    for path in paths:
+        with np.load(path) as z:
+            out.append((z["segments"], z["truth"]))
     return out
+
+
+def _one_thread() -> None:
+    """Worker processes: one thread each (the pool already fills the cores)."""
+    import cv2
+    import torch
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def _build_and_cache(job: tuple) -> None:
+    seed, radial, angular, balanced, fast, segmentation, path = job
+    segs, truth = build_case(seed, radial, angular, balanced, fast, segmentation)
+    path = Path(path)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, segments=segs, truth=truth)
+    os.replace(tmp, path)
 
 
 def _phantom_version() -> str:

@@ -68,6 +68,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", default=None, help="folder with sunnybrook/ and ep-preclinical/ (default: ../shared/data when present)")
     p.add_argument("--sunnybrook", default="SCD0000201", help="comma-separated Sunnybrook studies to train on ('' none); the others stay held out")
     p.add_argument("--no-porcine", action="store_true")
+    p.add_argument("--real-fraction", type=float, default=0.0,
+                   help="share of samples drawn from the real studies (0: weight 3 porcine / 2 Sunnybrook per study, as v0.1.0)")
+    p.add_argument("--real-cache", default=None,
+                   help="an .npz of the real studies: read when it exists, else built from --data-root and written "
+                        "(to train where the DICOM files are not)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes generating phantoms and drawing batches (0: in the main process, as v0.1.0)")
     p.add_argument("--acdc", default=None, help="an ACDC-layout folder (patientNNN/...) to add")
     p.add_argument("--mnms", default=None, help="an M&Ms-layout folder (<code>/<code>_sa[_gt].nii.gz) to add")
     p.add_argument("--camus", default=None, help="a CAMUS-layout folder (patientNNNN/...) to add")
@@ -97,15 +104,19 @@ def build_studies(args: argparse.Namespace, log) -> list:
         studies += datasets.phantom_studies(
             range(MR_PHANTOM_BASE, MR_PHANTOM_BASE + args.mr_phantoms),
             range(ECHO_PHANTOM_BASE, ECHO_PHANTOM_BASE + args.echo_phantoms),
+            workers=getattr(args, "workers", 0),
         )
-    root = Path(args.data_root) if args.data_root else _default_data_root()
-    if root is not None:
-        names = [s for s in (args.sunnybrook or "").split(",") if s]
-        real = datasets.real_studies(root, sunnybrook=names)
-        if args.no_porcine:
-            real = [s for s in real if s.name != "porcine"]
+    real = _real_studies(args, datasets)
+    if real:
         for s in real:
             s.weight = 3.0 if s.name == "porcine" else 2.0
+        frac = float(getattr(args, "real_fraction", 0.0) or 0.0)
+        if 0.0 < frac < 1.0 and studies:
+            # scale so the real studies make up ``frac`` of the samples (their 3:2 ratio kept)
+            synth = sum(s.weight for s in studies)
+            scale = frac / (1.0 - frac) * synth / sum(s.weight for s in real)
+            for s in real:
+                s.weight *= scale
         studies += real
     if args.acdc:
         from cardiacmotion.training.layouts import acdc_studies
@@ -125,6 +136,26 @@ def build_studies(args: argparse.Namespace, log) -> list:
     return studies
 
 
+def _real_studies(args: argparse.Namespace, datasets) -> list:
+    """The porcine and named Sunnybrook studies, from ``--real-cache`` or ``--data-root``."""
+    names = [s for s in (args.sunnybrook or "").split(",") if s]
+    cache = Path(args.real_cache) if getattr(args, "real_cache", None) else None
+    if cache is not None and cache.is_file():
+        real = [s for s in datasets.load_studies(cache) if s.name == "porcine" or s.name in names]
+    else:
+        root = Path(args.data_root) if args.data_root else _default_data_root()
+        if root is None:
+            if cache is not None:
+                raise InputError(f"--real-cache {cache} does not exist and no --data-root to build it from")
+            return []
+        real = datasets.real_studies(root, sunnybrook=names)
+        if cache is not None:
+            datasets.save_studies(real, cache)
+    if args.no_porcine:
+        real = [s for s in real if s.name != "porcine"]
+    return real
+
+
 def run_training(args: argparse.Namespace, studies: list, log) -> tuple:
     """The optimisation loop; returns ``(net, cfg, info)``."""
     import torch
@@ -136,7 +167,7 @@ def run_training(args: argparse.Namespace, studies: list, log) -> tuple:
 
     if args.size % 16:
         raise InputError(f"--size must be a multiple of 16, got {args.size}")
-    rng = seed_everything(args.seed, args.threads)
+    seed_everything(args.seed, args.threads)
     device = resolve_device(getattr(args, "device", "auto"))
     cfg = CSTMConfig(**ARCHS[args.arch])
     net = CSTM(cfg).to(device)
@@ -148,6 +179,11 @@ def run_training(args: argparse.Namespace, studies: list, log) -> tuple:
             raise InputError(f"--init weights are {init.cfg.arch_id()}, not {cfg.arch_id()} (--arch)")
         net.load_state_dict(init.state_dict())
     sampler = ThreeFrameSampler(studies, size=args.size)
+    batches = sampler.batches(args.seed, args.batch, getattr(args, "workers", 0))
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     total = int(args.iterations)
     warm = max(1, total // 30)
@@ -170,8 +206,10 @@ def run_training(args: argparse.Namespace, studies: list, log) -> tuple:
             break
         for g in opt.param_groups:
             g["lr"] = lr_at(it)
-        x, y = sampler.batch(rng, args.batch)
-        loss = training_loss(net, torch.from_numpy(x).to(device), torch.from_numpy(y).long().to(device), top_p_schedule(it, total))
+        x, y = next(batches)
+        x = torch.as_tensor(x).to(device, non_blocking=True)
+        y = torch.as_tensor(y).to(device, non_blocking=True).long()
+        loss = training_loss(net, x, y, top_p_schedule(it, total))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -264,6 +302,12 @@ def command_line(args: argparse.Namespace, paths: bool = True) -> str:
              f"--echo-phantoms {args.echo_phantoms}", f"--sunnybrook '{args.sunnybrook}'", f"--device {getattr(args, 'device', 'auto')}"]
     if args.no_porcine:
         parts.append("--no-porcine")
+    if getattr(args, "real_fraction", 0.0):
+        parts.append(f"--real-fraction {args.real_fraction}")
+    if getattr(args, "workers", 0):
+        parts.append(f"--workers {args.workers}")
+    if getattr(args, "init", None):
+        parts.append(f"--init {args.init}")
     if args.data_root and paths:
         parts.append(f"--data-root {args.data_root}")
     return " ".join(parts)

@@ -74,6 +74,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fast-phantoms", action="store_true",
                    help="train on phantoms with a smaller field of view (same heart, ~2x faster to generate)")
     p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--segmentation", default="truth", choices=("truth", "registration", "both"),
+                   help="segmentation the training sequences are sampled with: the phantom labels, the product's own "
+                        "registration propagation from the seed slice, or both (each seed twice); validation uses "
+                        "registration unless 'truth'")
+    p.add_argument("--eval-segmentation", default="truth", choices=("truth", "registration", "memory"),
+                   help="evaluate: score from the phantom labels or from the product's own segmentation by that method")
+    p.add_argument("--workers", type=int, default=0, help="processes building phantom cases (0: in this process)")
     p.add_argument("--json", default=None, help="write the evaluation metrics here (evaluate)")
     p.add_argument("--no-compare", action="store_true", help="evaluate: skip the thickening comparison")
     p.add_argument("--manifest", action="store_true",
@@ -131,9 +138,13 @@ def train(args: argparse.Namespace) -> int:
         raise InputError("training and validation seeds overlap")
     t0 = time.time()
     raw_r = cfg.radial * cfg.radial_oversample  # cached as sampled; pooled exactly as inference pools
-    train_cases = load_cases(train_seeds, raw_r, cfg.angular, args.cache_dir, progress=lambda f, m: progress(0.3 * f, m),
-                             fast=args.fast_phantoms)
-    val_cases = load_cases(val_seeds, raw_r, cfg.angular, args.cache_dir, fast=args.fast_phantoms)
+    segs = ["truth", "registration"] if args.segmentation == "both" else [args.segmentation]
+    train_cases = []
+    for seg in segs:
+        train_cases += load_cases(train_seeds, raw_r, cfg.angular, args.cache_dir, progress=lambda f, m: progress(0.3 * f, m),
+                                  fast=args.fast_phantoms, segmentation=seg, workers=args.workers)
+    val_cases = load_cases(val_seeds, raw_r, cfg.angular, args.cache_dir, fast=args.fast_phantoms,
+                           segmentation=segs[-1], workers=args.workers)
     train_cases = [(cfg.pool_radial(s), t) for s, t in train_cases]
     val_cases = [(cfg.pool_radial(s), t) for s, t in val_cases]
     _log(f"data: {len(train_cases)} train / {len(val_cases)} val studies in {time.time() - t0:.0f} s; "
@@ -188,6 +199,8 @@ def train(args: argparse.Namespace) -> int:
     meta = {
         "train_seeds": args.train_seeds, "val_seeds": args.val_seeds, "epochs_run": epoch + 1,
         "seed": args.seed, "val_accuracy_4way": best[0], "sampler": _sampler_name(), "train_seconds": round(time.time() - t_train, 1),
+        "segmentation": args.segmentation, "fast_phantoms": bool(args.fast_phantoms), "batch": args.batch, "lr": args.lr,
+        "device": str(device),
     }
     _save(out, best[1], cfg, meta)
     out.with_suffix(".last.pt").unlink(missing_ok=True)
@@ -261,30 +274,36 @@ def evaluate(args: argparse.Namespace) -> int:
 
     from cardiacmotion.cli.common import make_progress
     from cardiacmotion.device import resolve_device
-    from cardiacmotion.phantom import make_mr_case
-    from cardiacmotion.scoring.learned import load_model, score_learned
-    from cardiacmotion.training.scoring_data import case_options
+    from cardiacmotion.scoring.learned import load_model
 
     torch.set_num_threads(max(1, args.threads))
     device = resolve_device(args.device)
     progress = make_progress(args)
-    model = load_model(args.weights, device)
+    load_model(args.weights, device)  # a bad checkpoint fails here, once, with its one-line reason
     seeds = parse_seeds(args.eval_seeds)
-    truth, pred, thick, seconds = [], [], [], []
-    for n, seed in enumerate(seeds):
-        case = make_mr_case(seed, **case_options(seed))
-        truth.append([int(s["score"]) for s in sorted(case.truth["segments"], key=lambda s: s["id"])[:16]])
-        t = time.perf_counter()
-        result = score_learned(case.image, case.labels, case.landmarks, device=device, model=model)
-        seconds.append(time.perf_counter() - t)
-        pred.append([s["score"] for s in result["segments"]])
-        if not args.no_compare:
-            th = _thickening_scores(case)
-            if th is not None:
-                thick.append(th)
-        progress((n + 1) / len(seeds), f"case {n + 1}/{len(seeds)}")
+    jobs = [(seed, args.weights, str(device) if args.workers <= 1 else "cpu", args.eval_segmentation, not args.no_compare)
+            for seed in seeds]
+    rows = []
+    if args.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        from cardiacmotion.training.scoring_data import _one_thread
+
+        with ProcessPoolExecutor(max_workers=args.workers, initializer=_one_thread) as pool:
+            for n, row in enumerate(pool.map(_evaluate_seed, jobs)):
+                rows.append(row)
+                progress((n + 1) / len(seeds), f"case {n + 1}/{len(seeds)}")
+    else:
+        for n, job in enumerate(jobs):
+            rows.append(_evaluate_seed(job))
+            progress((n + 1) / len(seeds), f"case {n + 1}/{len(seeds)}")
+    truth = [r["truth"] for r in rows]
+    pred = [r["learned"] for r in rows]
+    thick = [r["thickening"] for r in rows if r.get("thickening") is not None]
+    seconds = [r["seconds"] for r in rows]
     report = {"learned": wall_motion_metrics(np.array(truth), np.array(pred)),
-              "seconds_per_study": float(np.median(seconds)), "device": str(device), "eval_seeds": args.eval_seeds}
+              "seconds_per_study": float(np.median(seconds)), "device": jobs[0][2], "eval_seeds": args.eval_seeds,
+              "segmentation": args.eval_segmentation}
     if thick and len(thick) == len(truth):
         report["thickening"] = wall_motion_metrics(np.array(truth), np.array(thick))
     text = json.dumps(report, indent=2)
@@ -299,13 +318,34 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _thickening_scores(case) -> Optional[List[int]]:
-    try:
-        from cardiacmotion.scoring.thickening import score_thickening
-    except ImportError:
-        return None
-    res = score_thickening(case.image, case.labels, case.landmarks)
-    return [int(s["score"]) for s in sorted(res["segments"], key=lambda s: s["id"])[:16]]
+_MODELS: Dict = {}
+
+
+def _evaluate_seed(job: tuple) -> Dict:
+    """Truth, learned and thickening scores of one held-out phantom (runs in a worker process too)."""
+    from cardiacmotion.phantom import make_mr_case
+    from cardiacmotion.scoring.learned import load_model, score_learned
+    from cardiacmotion.scoring.thickening import score_thickening
+    from cardiacmotion.training.scoring_data import case_options, product_segmentation
+
+    seed, weights, device, segmentation, compare = job
+    key = (weights, device)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(weights, device)
+    case = make_mr_case(seed, **case_options(seed))
+    seg = case.labels if segmentation == "truth" else product_segmentation(case, segmentation)
+    row: Dict = {"seed": seed, "truth": [int(s["score"]) for s in sorted(case.truth["segments"], key=lambda s: s["id"])[:16]]}
+    t = time.perf_counter()
+    result = score_learned(case.image, seg, case.landmarks, device=device, model=_MODELS[key])
+    row["seconds"] = time.perf_counter() - t
+    row["learned"] = [s["score"] for s in result["segments"]]
+    if compare:
+        res = score_thickening(case.image, seg, case.landmarks)
+        # A segment thickening cannot assess (no measurable wall) is read as normal, the default report.
+        thick = sorted(res["segments"], key=lambda s: s["id"])[:16]
+        row["thickening"] = [1 if s["score"] is None else int(s["score"]) for s in thick]
+        row["thickening_unassessed"] = sum(s["score"] is None for s in thick)
+    return row
 
 
 TRAINING_COMMAND = ("nice cardiacmotion train scoring --device cpu --threads 2 --fast-phantoms --train-seeds 0-199 "
@@ -342,11 +382,13 @@ def write_manifest_entry(weights: Optional[Path], report: Dict) -> Path:
         "training_data": {
             "source": "synthetic cine MR phantoms (cardiacmotion.phantom.make_mr_case), class-balanced segment scores",
             "train_seeds": meta.get("train_seeds"), "val_seeds": meta.get("val_seeds"),
-            "epochs": meta.get("epochs_run"), "seed": meta.get("seed"), "train_seconds_cpu": meta.get("train_seconds"),
+            "epochs": meta.get("epochs_run"), "seed": meta.get("seed"), "train_seconds": meta.get("train_seconds"),
+            "train_device": meta.get("device", "cpu"), "segmentation": meta.get("segmentation", "truth"),
         },
         "accuracy": {"eval_seeds": report["eval_seeds"], "learned": report["learned"],
                      "thickening_same_cases": report.get("thickening"),
-                     "segmentation_used": "ground-truth phantom labels"},
+                     "segmentation_used": ("ground-truth phantom labels" if report.get("segmentation", "truth") == "truth"
+                                           else "the product's own registration segmentation from the seed slice")},
         "speed": {"seconds_per_study": round(report["seconds_per_study"], 3), "device": report["device"],
                   "includes": "polar sampling + network"},
         "sha256": sha256_of(weights),
