@@ -20,9 +20,9 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
     """Return ``make_propagator`` for ``method``, falling back from memory to registration on auto."""
     if method not in METHODS and get_method(method) is None:
         raise InputError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
-    # auto prefers registration: the bundled cstm weights measure below it (models.json); a user's own
-    # checkpoint (--weights) makes auto try the memory method first
-    if method == "memory" or (method == "auto" and weights):
+    # auto prefers memory: the bundled cstm weights beat registration on phantoms and on Sunnybrook
+    # EF (models.json); registration stays the fallback when they cannot load
+    if method in ("memory", "auto"):
         factory = get_method("memory")
         if factory is None:
             if method == "memory":
@@ -61,7 +61,7 @@ def segment_cine(
         image: cine MR stack or echo video (``[T, K, J, I]``).
         seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed.
         landmarks: ``{name: RAS}`` (MR: RV insertions + LV centre; echo: apex + annulus).
-        method: 'auto' (registration, or memory when ``weights`` are given and load),
+        method: 'auto' (memory when the weights load, else registration with a ``message``),
             'memory' or 'registration'.
         device: 'auto', 'cpu' or 'cuda'.
         progress: ``(fraction, message)`` callback.
