@@ -42,8 +42,8 @@ def test_echo_landmark_seed():
 def test_sunnybrook_single_slice_seed(sunnybrook, study, contours):
     pytest.importorskip("cardiacmotion.io.sunnybrook")
     r = evaluate_sunnybrook(str(sunnybrook / study), str(sunnybrook / "contours" / contours))
-    # measured 0.902 / 0.868 (target 0.88), EF error 3.0 / 0.1 points, myocardium 0.709 / 0.620
+    # measured 0.903 / 0.868 (target 0.88), EF error 3.1 / 0.0 points, myocardium 0.735 / 0.631
     # (target 0.75, not reached: see the issue report); asserted a little below the measurement
-    assert r["lv_dice_es"] >= 0.85, r
+    assert r["lv_dice_es"] >= 0.86, r
     assert abs(r["ef_pred"] - r["ef_true"]) <= 8.0, r
-    assert r["myo_dice_ed"] >= 0.58, r
+    assert r["myo_dice_ed"] >= 0.62, r

@@ -31,6 +31,7 @@ def refine_lv(
     harmonics: int = 6,
     reach: float = 4.0,
     keep_thickness: bool = False,
+    level: float = 0.5,
 ) -> np.ndarray:
     """Re-place the endocardium of one 2D label map on the image (values in [0, 1]).
 
@@ -42,6 +43,7 @@ def refine_lv(
         harmonics: Fourier terms kept for the radii.
         reach: how far (pixels) the endocardium may move outward beyond the propagated one.
         keep_thickness: move the epicardium with the endocardium (else keep the propagated one).
+        level: where between the wall (0) and blood (1) intensities the border lies.
     """
     cav_v, myo_v = LV_CAVITY[modality], LV_MYO[modality]
     cav = label == cav_v
@@ -56,7 +58,7 @@ def refine_lv(
     muscle = float(np.median(image[wall]))
     if blood - muscle < 0.08:  # no usable contrast: keep the propagated contour
         return label
-    thr = 0.5 * (blood + muscle)
+    thr = muscle + level * (blood - muscle)
 
     h, w = label.shape
     cy, cx = ndi.center_of_mass(cav)

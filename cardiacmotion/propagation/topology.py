@@ -7,6 +7,8 @@ and never overlapping the LV.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -53,60 +55,102 @@ def clean_labels(label: np.ndarray, modality: str = "MR", min_pixels: int = 4) -
     return out
 
 
-def smooth_ring(label: np.ndarray, modality: str = "MR", harmonics: int = 6, n_angles: int = 90) -> np.ndarray:
-    """Regularise the LV cavity and myocardium as star-shaped curves around the cavity centre.
+def ring_radii(label: np.ndarray, modality: str = "MR", n_angles: int = 90, step: float = 0.5):
+    """Endocardial and epicardial radii along rays from the LV cavity centroid.
 
-    Along rays from the cavity centroid, the endocardial radius (end of the cavity) and the
-    epicardial radius (end of cavity + myocardium) are measured and low-pass filtered over
-    the angle (``harmonics`` Fourier terms), then the two regions are redrawn. Rays without
-    myocardium (e.g. the outflow tract at the base) keep no wall.
+    Returns:
+        ``(centre (cy, cx), theta [n], r_endo [n], r_epi [n], has_wall bool [n])`` or ``None``
+        when the cavity is too small. ``r_endo`` is where the contiguous cavity run from the
+        centre ends, ``r_epi`` where cavity + myocardium ends.
     """
     cav_v, myo_v = LV_CAVITY[modality], LV_MYO[modality]
     cav = label == cav_v
     if cav.sum() < 8:
-        return label
+        return None
     h, w = label.shape
     cy, cx = ndi.center_of_mass(cav)
     theta = np.linspace(0, 2 * np.pi, n_angles, endpoint=False)
-    rmax = float(np.hypot(h, w)) / 2
-    radii = np.arange(0, rmax, 0.5)
+    radii = np.arange(0, float(np.hypot(h, w)) / 2, step)
     ys = cy + np.sin(theta)[:, None] * radii[None]
     xs = cx + np.cos(theta)[:, None] * radii[None]
     inside = (ys >= 0) & (ys <= h - 1) & (xs >= 0) & (xs <= w - 1)
     yi = np.clip(np.round(ys).astype(int), 0, h - 1)
     xi = np.clip(np.round(xs).astype(int), 0, w - 1)
-    lv = label == cav_v
-    wall = (label == cav_v) | (label == myo_v)
 
     def run_length(m: np.ndarray) -> np.ndarray:
         s = m[yi, xi] & inside
         # radius where the contiguous run from the centre ends
         first_out = np.argmin(np.concatenate([s, np.zeros((n_angles, 1), bool)], axis=1), axis=1)
-        return radii[np.clip(first_out, 0, len(radii) - 1)] if len(radii) else np.zeros(n_angles)
+        return radii[np.clip(first_out, 0, len(radii) - 1)]
 
-    r_endo = run_length(lv)
-    r_epi = np.maximum(run_length(wall), r_endo)
-    has_wall = (r_epi - r_endo) > 0.75
+    r_endo = run_length(cav)
+    r_epi = np.maximum(run_length(cav | (label == myo_v)), r_endo)
+    return (cy, cx), theta, r_endo, r_epi, (r_epi - r_endo) > 0.75
 
-    def lowpass(r: np.ndarray) -> np.ndarray:
-        spec = np.fft.rfft(r)
-        spec[harmonics + 1:] = 0
-        return np.fft.irfft(spec, n=n_angles)
 
-    r_endo_s = np.maximum(lowpass(r_endo), 0.5)
-    thick = lowpass(np.where(has_wall, r_epi - r_endo, 0.0))
-    wall_frac = lowpass(has_wall.astype(float))
-    r_epi_s = r_endo_s + np.where(wall_frac > 0.5, np.maximum(thick, 1.0), 0.0)
+def lowpass(r: np.ndarray, harmonics: int) -> np.ndarray:
+    """Keep the first ``harmonics`` Fourier terms of a periodic profile."""
+    spec = np.fft.rfft(r)
+    spec[harmonics + 1:] = 0
+    return np.fft.irfft(spec, n=r.size)
 
+
+def wall_thickness(label: np.ndarray, modality: str = "MR", harmonics: int = 6, n_angles: int = 90) -> Optional[np.ndarray]:
+    """Smoothed wall thickness (pixels) per ray angle of one label map (``None`` without a full ring)."""
+    rr = ring_radii(label, modality, n_angles)
+    if rr is None:
+        return None
+    _, _, r_endo, r_epi, has_wall = rr
+    if has_wall.mean() < 0.5:
+        return None
+    t = np.where(has_wall, r_epi - r_endo, np.median((r_epi - r_endo)[has_wall]))
+    return np.maximum(lowpass(t, harmonics), 1.0)
+
+
+def draw_ring(label: np.ndarray, modality: str, centre, theta: np.ndarray, r_endo: np.ndarray, r_epi: Optional[np.ndarray]) -> np.ndarray:
+    """Redraw the LV cavity (inside ``r_endo``) and myocardium (to ``r_epi``) on a copy of ``label``."""
+    cav_v, myo_v = LV_CAVITY[modality], LV_MYO[modality]
+    h, w = label.shape
+    cy, cx = centre
     yy, xx = np.mgrid[0:h, 0:w]
     rho = np.hypot(yy - cy, xx - cx)
     phi = np.mod(np.arctan2(yy - cy, xx - cx), 2 * np.pi)
     ext = np.concatenate([theta, [2 * np.pi]])
-    re = np.interp(phi, ext, np.concatenate([r_endo_s, r_endo_s[:1]]))
-    rp = np.interp(phi, ext, np.concatenate([r_epi_s, r_epi_s[:1]]))
+    re = np.interp(phi, ext, np.concatenate([r_endo, r_endo[:1]]))
     out = label.copy()
     out[(out == cav_v) | (out == myo_v)] = 0
-    if (label == myo_v).any():
+    if r_epi is not None:
+        rp = np.interp(phi, ext, np.concatenate([r_epi, r_epi[:1]]))
         out[rho <= rp] = myo_v
     out[rho <= re] = cav_v
     return out
+
+
+def smooth_ring(
+    label: np.ndarray,
+    modality: str = "MR",
+    harmonics: int = 6,
+    n_angles: int = 90,
+    max_thickness: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Regularise the LV cavity and myocardium as star-shaped curves around the cavity centre.
+
+    Along rays from the cavity centroid, the endocardial radius (end of the cavity) and the
+    epicardial radius (end of cavity + myocardium) are measured and low-pass filtered over
+    the angle (``harmonics`` Fourier terms), then the two regions are redrawn. Rays without
+    myocardium (e.g. the outflow tract at the base) keep no wall. ``max_thickness`` (pixels,
+    scalar or per angle) caps the wall, e.g. at the thickness seen on the seeded slice.
+    """
+    rr = ring_radii(label, modality, n_angles)
+    if rr is None:
+        return label
+    centre, theta, r_endo, r_epi, has_wall = rr
+    r_endo_s = np.maximum(lowpass(r_endo, harmonics), 0.5)
+    thick = lowpass(np.where(has_wall, r_epi - r_endo, 0.0), harmonics)
+    wall_frac = lowpass(has_wall.astype(float), harmonics)
+    thick = np.maximum(thick, 1.0)
+    if max_thickness is not None:
+        thick = np.minimum(thick, max_thickness)
+    r_epi_s = r_endo_s + np.where(wall_frac > 0.5, thick, 0.0)
+    has_myo = bool((label == LV_MYO[modality]).any())
+    return draw_ring(label, modality, centre, theta, r_endo_s, r_epi_s if has_myo else None)
