@@ -23,16 +23,23 @@ PathLike = Union[str, os.PathLike]
 
 def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarray], method: str = "auto",
                        ed_phase: Optional[int] = None, es_phase: Optional[int] = None) -> dict:
-    """Wall-motion scores: the learned MMSA scorer when asked for, else (``auto``) thickening.
-
-    ``auto`` stays training-free because the bundled MMSA weights measure below thickening on phantoms.
+    """Wall-motion scores: the learned MMSA scorer for 'learned', and for 'auto' when its weights load
+    and the study fits it (else thickening, with a ``method_note`` saying why); 'thickening' always.
     """
+    from cardiacmotion.errors import NotAvailableError, WeightsError
     from cardiacmotion.scoring.thickening import score_thickening
 
-    if method == "learned":
+    if method in ("learned", "auto"):
         from cardiacmotion.scoring.learned import score_learned
 
-        return score_learned(image, seg, landmarks)
+        try:
+            return score_learned(image, seg, landmarks)
+        except (WeightsError, NotAvailableError) as err:
+            if method == "learned":
+                raise
+            scores = score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
+            scores["method_note"] = f"auto: thickening (the learned scorer was unavailable: {err})"
+            return scores
     return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from cardiacmotion.cli.main import main
 from cardiacmotion.io import read_image, write_image
@@ -61,3 +62,15 @@ def test_benchmark_json(tmp_path, capsys):
     r = json.loads(out.read_text())
     row = r["results"][0]
     assert row["method"] == "registration" and row["frames_per_second"] > 0 and row["peak_python_mb"] > 0
+
+
+def test_benchmark_memory_batched_and_frame_by_frame(tmp_path):
+    out = tmp_path / "bench.json"
+    rc = main(["benchmark", "--cases", "1", "--methods", "memory", "--frame-by-frame", "--json", str(out), "--device", "cpu"])
+    if rc == 3:  # pragma: no cover - a checkout without Resources/Models
+        pytest.skip("no bundled memory weights")
+    assert rc == 0
+    rows = {r["method"]: r for r in json.loads(out.read_text())["results"]}
+    assert set(rows) == {"memory", "memory-frame-by-frame"}
+    assert rows["memory"]["frames"] == rows["memory-frame-by-frame"]["frames"] > 0
+    assert rows["memory-frame-by-frame"]["speed_ratio_vs_memory"] > 0

@@ -54,22 +54,38 @@ def test_learned_accuracy_on_held_out_phantoms(scored):
     m = wall_motion_metrics(truth, pred)
     print("learned", m, "median s/study", np.median(seconds))
     assert len(np.unique(truth)) == 4  # every class is represented
-    # measured for v0.1.0 on the current phantom: 0.753 / 0.935 / 0.970 (issue targets 0.85 / 0.93 / 0.95:
-    # the 4-way target is NOT reached; the weights were trained on an earlier phantom revision)
-    assert m["accuracy_4way"] >= 0.72
-    assert m["accuracy_abnormal"] >= 0.91
-    assert m["msi_pearson_r"] >= 0.95
+    # v0.2.0 on seeds 9000-9039: 0.978 / 0.989 / 0.997 (issue targets 0.85 / 0.93 / 0.95)
+    assert m["accuracy_4way"] >= 0.93
+    assert m["accuracy_abnormal"] >= 0.96
+    assert m["msi_pearson_r"] >= 0.97
     assert np.median(seconds) < 10.0  # CPU, per study, polar sampling + network
 
 
 @pytest.mark.slow
 def test_compared_with_thickening_on_the_same_cases(scored):
-    """From ground-truth labels the thickening method is near-exact on phantoms (their classes are
-    defined by thickening); v0.1.0 does NOT beat it (4-way 0.753 vs 0.929): this pins the gap."""
+    """From ground-truth labels thickening is strong on phantoms (their classes are defined by
+    thickening); v0.2.0 still beats it (seeds 9000-9039: 4-way 0.978 vs 0.905)."""
     truth, pred, thick, _ = scored
     if thick is None:
         pytest.skip("the thickening method is not in this checkout")
     ml, mt = wall_motion_metrics(truth, pred), wall_motion_metrics(truth, thick)
     print("learned", ml, "thickening", mt)
-    assert mt["accuracy_4way"] - ml["accuracy_4way"] < 0.22
-    assert mt["accuracy_abnormal"] - ml["accuracy_abnormal"] < 0.07
+    assert ml["accuracy_4way"] > mt["accuracy_4way"]
+    assert ml["accuracy_abnormal"] >= mt["accuracy_abnormal"]
+
+
+@pytest.mark.slow
+def test_from_the_products_own_memory_segmentation():
+    """The issue's setting: scored from ``segment``'s default (memory) 4D segmentation of the seed
+    slice, not from the truth. Seeds 9000-9039 measured 0.975 / 0.988 / 0.995, thickening on the
+    same segmentations 0.466 / 0.698 / 0.740; here six of them, to keep the suite short."""
+    pytest.importorskip("cardiacmotion.phantom")
+    from cardiacmotion.training.train_scoring import _evaluate_seed
+
+    rows = [_evaluate_seed((seed, None, "cpu", "memory", True)) for seed in range(9000, 9006)]
+    truth = np.array([r["truth"] for r in rows])
+    ml = wall_motion_metrics(truth, np.array([r["learned"] for r in rows]))
+    mt = wall_motion_metrics(truth, np.array([r["thickening"] for r in rows]))
+    print("learned", ml, "thickening", mt)
+    assert ml["accuracy_4way"] >= 0.88 and ml["accuracy_abnormal"] >= 0.93
+    assert ml["accuracy_4way"] > mt["accuracy_4way"]

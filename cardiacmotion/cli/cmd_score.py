@@ -14,8 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", required=True, help="markups JSON with RV anterior insertion, RV inferior insertion, LV center")
     p.add_argument("-o", "--output", required=True, help="SCORES.json to write")
     p.add_argument("--method", default="auto", choices=["auto", "learned", "thickening"],
-                   help="auto (= thickening: the bundled MMSA weights measure below it on phantoms), learned, thickening")
-    p.add_argument("--weights", help="MMSA checkpoint for --method learned/auto (default: the bundled mmsa-v0.1.0)")
+                   help="auto (learned when the MMSA weights load and apply, else thickening), learned, thickening")
+    p.add_argument("--weights", help="MMSA checkpoint for --method learned/auto (default: the bundled mmsa-v0.2.0)")
     p.add_argument("--bullseye", help="write the score bullseye PNG here")
     p.add_argument("--thickening-bullseye", help="write the thickening %% bullseye PNG here")
     p.add_argument("--ed-phase", type=int, help="end-diastolic phase (default: largest LV cavity)")
@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
         dyskinetic_outward_mm=args.dyskinetic_outward_mm,
     )
     scores = None
-    # auto stays training-free until learned weights measure better than thickening (see the manifest)
-    if args.method == "learned":
+    # auto prefers the learned scorer: it beats thickening on phantoms, most of all from the product's
+    # own segmentation (models.json); thickening stays the fallback
+    if args.method in ("learned", "auto"):
         from cardiacmotion.device import resolve_device
         from cardiacmotion.errors import WeightsError
         from cardiacmotion.scoring.learned import load_model, score_learned
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if scores is None:
         scores = score_thickening(image, seg, landmarks, ed_phase=args.ed_phase, es_phase=args.es_phase, thresholds=thresholds)
         if args.method == "auto":
-            scores["method_note"] = "auto: thickening (the bundled learned weights measure below it on phantoms)"
+            scores["method_note"] = "auto: thickening (the learned scorer was unavailable or not applicable)"
     progress(0.8, "writing")
     write_json(scores, args.output)
     if args.bullseye or args.thickening_bullseye:

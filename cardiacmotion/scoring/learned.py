@@ -18,7 +18,7 @@ from cardiacmotion.cine import Cine
 from cardiacmotion.errors import InputError, NotAvailableError, WeightsError
 
 MODELS_DIR = Path(os.environ.get("CARDIACMOTION_MODELS") or Path(__file__).resolve().parents[2] / "Resources" / "Models")
-MODEL_ID = "mmsa-v0.1.0"
+MODEL_ID = "mmsa-v0.2.0"
 DEFAULT_WEIGHTS = MODELS_DIR / f"{MODEL_ID}.pt"
 SEGMENT_NAMES = (
     "basal anterior", "basal anteroseptal", "basal inferoseptal", "basal inferior", "basal inferolateral",
@@ -147,7 +147,7 @@ def score_learned(
         image: cine MR [T, K, J, I].
         seg: its 4D segmentation on the same grid (MR labels).
         landmarks: ``RV anterior insertion``, ``RV inferior insertion``, ``LV center`` (RAS).
-        weights: a checkpoint path; default the bundled ``Resources/Models/mmsa-v0.1.0.pt``.
+        weights: a checkpoint path; default the bundled ``Resources/Models/mmsa-v0.2.0.pt``.
         device: torch device (or name) to run on.
         model: an already loaded network (skips loading ``weights``).
 
