@@ -108,7 +108,8 @@ def phase_of_point(point_index: int, n_phases: int) -> int:
 
 
 def scores_table(scores: Mapping, name: str = "Wall motion scores", scene=None):
-    """Per-segment table (Segment, Name, Score, Label, Thickening, Excursion) plus the MSI as an attribute."""
+    """Per-segment table (Segment, Name, Score, Label, Thickening, Excursion; Confidence, the top class
+    probability, when a learned scorer gave probabilities) plus the MSI and method as attributes."""
     scene = scene or headless.get_scene()
     node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
     segs = sorted(scores["segments"], key=lambda s: int(s["id"]))
@@ -119,6 +120,8 @@ def scores_table(scores: Mapping, name: str = "Wall motion scores", scene=None):
     _add_column(table, "Label", [s.get("label", SCORE_NAMES.get(int(s.get("score", 0)), "")) for s in segs], "string")
     _add_column(table, "Thickening (%)", [s.get("thickening_pct") for s in segs])
     _add_column(table, "Excursion (mm)", [s.get("endocardial_excursion_mm") for s in segs])
+    if any(s.get("probabilities") for s in segs):
+        _add_column(table, "Confidence", [max(s["probabilities"]) if s.get("probabilities") else None for s in segs])
     msi = scores.get("motion_score_index")
     node.SetAttribute("CardiacMotion.MotionScoreIndex", "" if msi is None else f"{float(msi):.3f}")
     node.SetAttribute("CardiacMotion.Method", str(scores.get("method", "")))
