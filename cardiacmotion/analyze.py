@@ -22,25 +22,32 @@ PathLike = Union[str, os.PathLike]
 
 
 def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarray], method: str = "auto",
-                       ed_phase: Optional[int] = None, es_phase: Optional[int] = None) -> dict:
+                       ed_phase: Optional[int] = None, es_phase: Optional[int] = None, weights=None,
+                       device="cpu", thresholds=None) -> dict:
     """Wall-motion scores: the learned MMSA scorer for 'learned', and for 'auto' when its weights load
     and the study fits it (else thickening, with a ``method_note`` saying why); 'thickening' always.
+
+    ``weights``: an MMSA checkpoint (default: the bundled one); ``device``: where MMSA runs;
+    ``thresholds``: the thickening rule's :class:`~cardiacmotion.scoring.thickening.Thresholds`.
     """
     from cardiacmotion.errors import NotAvailableError, WeightsError
     from cardiacmotion.scoring.thickening import score_thickening
 
-    if method in ("learned", "auto"):
-        from cardiacmotion.scoring.learned import score_learned
+    def thickening() -> dict:
+        return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase, thresholds=thresholds)
 
-        try:
-            return score_learned(image, seg, landmarks)
-        except (WeightsError, NotAvailableError) as err:
-            if method == "learned":
-                raise
-            scores = score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
-            scores["method_note"] = f"auto: thickening (the learned scorer was unavailable: {err})"
-            return scores
-    return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase)
+    if method not in ("learned", "auto"):
+        return thickening()
+    from cardiacmotion.scoring.learned import score_learned
+
+    try:
+        return score_learned(image, seg, landmarks, weights=weights, device=device)
+    except (WeightsError, NotAvailableError) as err:
+        if method == "learned":
+            raise
+        scores = thickening()
+        scores["method_note"] = f"auto: thickening (the learned scorer was unavailable: {err})"
+        return scores
 
 
 def analyze(
@@ -112,7 +119,7 @@ def analyze(
         else:
             from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
 
-            scores = score_segmentation(image, seg, landmarks, method=score_method,
+            scores = score_segmentation(image, seg, landmarks, method=score_method, device=info.get("device", "cpu"),
                                         ed_phase=function.get("ed_phase"), es_phase=function.get("es_phase"))
             (tmp / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
             write_score_bullseye(scores, tmp / "bullseye.png")

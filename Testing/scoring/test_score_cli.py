@@ -33,6 +33,8 @@ def test_score_writes_json_and_bullseyes(case, capsys):
     assert rc == 0
     scores = json.loads(out.read_text())
     assert scores["method"] == "thickening" and len(scores["segments"]) == 16
+    # auto tried the learned scorer first; this 2-phase cine is too short for it, and the note says so
+    assert "phases" in scores["method_note"] and "auto: thickening" in scores["method_note"]
     assert {s["id"]: s["score"] for s in scores["segments"]} == EXPECTED
     assert scores["ed_phase"] == 0 and scores["es_phase"] == 1
     for s in scores["segments"]:

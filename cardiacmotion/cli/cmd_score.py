@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from cardiacmotion.cli.common import add_common, make_progress, say, write_json
-from cardiacmotion.errors import InputError, NotAvailableError
+from cardiacmotion.errors import InputError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.seg} is not on the grid of {args.image} (shape, phases or geometry differ)")
     landmarks = read_markups(args.landmarks)
     progress(0.3, "scoring")
-    from cardiacmotion.scoring.thickening import Thresholds, score_thickening
+    from cardiacmotion.scoring.thickening import Thresholds
 
     thresholds = Thresholds(
         normal_pct=args.normal_pct,
@@ -56,34 +56,18 @@ def run(args: argparse.Namespace) -> int:
         dyskinetic_thinning_pct=args.dyskinetic_thinning_pct,
         dyskinetic_outward_mm=args.dyskinetic_outward_mm,
     )
-    scores = None
     # auto prefers the learned scorer: it beats thickening on phantoms, most of all from the product's
     # own segmentation (models.json); thickening stays the fallback
-    if args.method in ("learned", "auto"):
-        from cardiacmotion.device import resolve_device
-        from cardiacmotion.errors import WeightsError
-        from cardiacmotion.scoring.learned import load_model, score_learned
+    from cardiacmotion.analyze import score_segmentation
+    from cardiacmotion.device import resolve_device
 
-        device = resolve_device(args.device)
-        try:
-            model = load_model(args.weights, device)
-        except WeightsError as err:
-            if args.method == "learned":
-                raise
-            say(args, f"learned scoring unavailable ({err}); using the thickening method")
-            model = None
-        if model is not None:
-            try:
-                scores = score_learned(image, seg, landmarks, device=device, model=model)
-                say(args, f"learned wall-motion scoring (MMSA) on {device}")
-            except NotAvailableError as err:
-                if args.method == "learned":
-                    raise
-                say(args, f"learned scoring not applicable ({err}); using the thickening method")
-    if scores is None:
-        scores = score_thickening(image, seg, landmarks, ed_phase=args.ed_phase, es_phase=args.es_phase, thresholds=thresholds)
-        if args.method == "auto":
-            scores["method_note"] = "auto: thickening (the learned scorer was unavailable or not applicable)"
+    device = resolve_device(args.device) if args.method != "thickening" else "cpu"
+    scores = score_segmentation(image, seg, landmarks, method=args.method, ed_phase=args.ed_phase,
+                                es_phase=args.es_phase, weights=args.weights, device=device, thresholds=thresholds)
+    if scores.get("method_note"):
+        say(args, scores["method_note"])
+    elif scores.get("method") == "learned":
+        say(args, f"learned wall-motion scoring (MMSA) on {device}")
     progress(0.8, "writing")
     write_json(scores, args.output)
     if args.bullseye or args.thickening_bullseye:
