@@ -78,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for s in range(args.cases):
         image, _, seeds, _, source = case("mr", s)
         cases.append((image, seeds))
-    _one(methods[0], cases[:1], device, args.weights)  # warm-up (CUDA context, cuDNN autotune) outside the timings
+    if device.type == "cuda":  # warm-up (CUDA context, cuDNN autotune) outside the timings
+        _one(methods[0], cases[:1], device, args.weights)
     rows = [_one(m, cases, device, args.weights) for m in methods]
     if args.frame_by_frame:
         rows += [_one(m, cases, device, args.weights, batch_phases=False) for m in methods]

@@ -245,9 +245,8 @@ def propagate_4d(
                 pred[user] = out[ts, k][user]
                 out[ts, k] = pred
                 _add_memory(prop, x, grid.masks(pred), torch.from_numpy(user))
-                if len(groups) == 1:
-                    done += 1
-                    progress(done / total, f"slice {k + 1}/{K} ({side}), {T} phases")
+                done += 1 / len(groups)
+                progress(done / total, f"slice {k + 1}/{K} ({side}), {len(ts)} of {T} phases")
             del prop
 
     full = np.zeros((T, K, J, I), dtype=np.uint8)
