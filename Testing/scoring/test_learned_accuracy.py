@@ -80,6 +80,8 @@ def test_from_the_products_own_memory_segmentation():
     slice, not from the truth. Seeds 9000-9039 measured 0.975 / 0.988 / 0.995, thickening on the
     same segmentations 0.466 / 0.698 / 0.740; here six of them, to keep the suite short."""
     pytest.importorskip("cardiacmotion.phantom")
+    if not learned.DEFAULT_WEIGHTS.is_file():
+        pytest.skip("no bundled MMSA weights")
     from cardiacmotion.training.train_scoring import _evaluate_seed
 
     rows = [_evaluate_seed((seed, None, "cpu", "memory", True)) for seed in range(9000, 9006)]

@@ -65,15 +65,11 @@ def product_segmentation(case, method: str = "registration") -> "Cine":  # noqa:
     """The product's own 4D segmentation of a phantom case: propagation by ``method``
     ('registration' or 'memory', the bundled CSTM weights) from the phantom's seed (one mid slice
     at ED), as ``cardiacmotion segment`` would give it."""
-    from cardiacmotion.propagation.order import SeedSet
+    from cardiacmotion.io import seed_from_cine
     from cardiacmotion.propagation.segment import segment_cine
 
-    s = case.seed.array[0] if case.seed.phases == 1 else case.seed.array[case.seed_phase]
-    labels = np.zeros(case.image.array.shape, np.uint8)
-    labels[case.seed_phase] = s
-    seeded = np.zeros(case.image.array.shape[:2], bool)
-    seeded[case.seed_phase] = s.reshape(s.shape[0], -1).any(axis=1)
-    seg, _ = segment_cine(case.image, seeds=SeedSet(labels, seeded), method=method, device="cpu")
+    seeds = seed_from_cine(case.seed, case.image, case.seed_phase)
+    seg, _ = segment_cine(case.image, seeds=seeds, method=method, device="cpu")
     return seg
 
 
@@ -112,7 +108,8 @@ def load_cases(
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     seeds = list(seeds)
-    extra = [] if segmentation == "truth" else [segmentation]  # keeps the v0.1 cache keys valid
+    # the product's segmentation follows the propagation code and the bundled weights; truth keeps the v0.1 keys
+    extra = [] if segmentation == "truth" else [segmentation, _source_version("propagation"), _models_version()]
     paths = []
     for seed in seeds:
         key = json.dumps([seed, radial, angular, balanced, fast, SAMPLER_VERSION, _sampler_name(), _phantom_version()] + extra)
@@ -125,12 +122,12 @@ def load_cases(
         with ProcessPoolExecutor(max_workers=int(workers), initializer=_one_thread) as pool:
             for n, _ in enumerate(pool.map(_build_and_cache, jobs)):
                 if progress:
-                    progress((n + 1) / len(seeds), f"phantom {n + 1}/{len(jobs)} ({segmentation})")
+                    progress((n + 1) / len(jobs), f"phantom {n + 1}/{len(jobs)} ({segmentation})")
     else:
         for n, job in enumerate(jobs):
             _build_and_cache(job)
             if progress:
-                progress((n + 1) / len(seeds), f"phantom {n + 1}/{len(jobs)} ({segmentation})")
+                progress((n + 1) / len(jobs), f"phantom {n + 1}/{len(jobs)} ({segmentation})")
     out = []
     for path in paths:
         with np.load(path) as z:
@@ -156,15 +153,20 @@ def _build_and_cache(job: tuple) -> None:
     os.replace(tmp, path)
 
 
-def _phantom_version() -> str:
-    """A fingerprint of the phantom generator's source, so cached cases follow its changes."""
-    try:
-        import cardiacmotion.phantom as ph
+def _source_version(package: str = "phantom") -> str:
+    """A fingerprint of a ``cardiacmotion`` subpackage's source, so cached cases follow its changes."""
+    root = Path(__file__).resolve().parents[1] / package
+    h = hashlib.sha1()
+    for f in sorted(root.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:10] if root.is_dir() else "none"
 
-        root = Path(ph.__file__).parent
-        h = hashlib.sha1()
-        for f in sorted(root.glob("*.py")):
-            h.update(f.read_bytes())
-        return h.hexdigest()[:10]
-    except Exception:
-        return "none"
+
+def _phantom_version() -> str:
+    return _source_version("phantom")
+
+
+def _models_version() -> str:
+    """The bundled manifest's fingerprint (the memory method's weights)."""
+    manifest = Path(__file__).resolve().parents[2] / "Resources" / "Models" / "models.json"
+    return hashlib.sha1(manifest.read_bytes()).hexdigest()[:10] if manifest.is_file() else "none"

@@ -3,13 +3,13 @@
 Reproduces the bundled ``cstm-v0.2.0`` (two stages on one GPU; ``--workers`` processes build the
 phantoms and draw the batches, ``--real-fraction`` of the samples come from the real studies)::
 
-    cardiacmotion train propagation --device cuda --arch small --size 128 --iterations 6000 \
-        --batch 32 --lr 0.002 --seed 1 --threads 2 --mr-phantoms 64 --echo-phantoms 16 \
-        --sunnybrook SCD0000201 --real-fraction 0.3 --workers 4 --model-id cstm-v0.2.0 \
+    cardiacmotion train propagation --device cuda --arch small --size 128 --iterations 6000 \\
+        --batch 32 --lr 0.002 --seed 1 --threads 2 --mr-phantoms 64 --echo-phantoms 16 \\
+        --sunnybrook SCD0000201 --real-fraction 0.3 --workers 4 --model-id cstm-v0.2.0 \\
         --out /tmp/cstm-stage1.pt
-    cardiacmotion train propagation --device cuda --arch small --size 128 --iterations 6000 \
-        --batch 32 --lr 0.001 --seed 2 --threads 2 --mr-phantoms 96 --echo-phantoms 24 \
-        --sunnybrook SCD0000201 --real-fraction 0.4 --workers 8 --init /tmp/cstm-stage1.pt \
+    cardiacmotion train propagation --device cuda --arch small --size 128 --iterations 6000 \\
+        --batch 32 --lr 0.001 --seed 2 --threads 2 --mr-phantoms 96 --echo-phantoms 24 \\
+        --sunnybrook SCD0000201 --real-fraction 0.4 --workers 8 --init /tmp/cstm-stage1.pt \\
         --model-id cstm-v0.2.0 --out Resources/Models/cstm-v0.2.0.pt
 
 (about 7 + 7 minutes on an H100, phantom generation included; the bundled stage 1 stopped at a

@@ -6,18 +6,19 @@ processes, then 2.5 minutes of training; the phantom segment sequences are cache
 samples every training phantom twice: from its true labels and from the product's own registration
 segmentation, so the scorer learns to read imperfect contours::
 
-    cardiacmotion train scoring --device cuda --threads 2 --fast-phantoms --segmentation both --workers 11 \
-        --train-seeds 0-239 --val-seeds 5000-5015 --epochs 24 --batch 8 --lr 0.003 --seed 0 \
+    cardiacmotion train scoring --device cuda --threads 2 --fast-phantoms --segmentation both --workers 11 \\
+        --train-seeds 0-239 --val-seeds 5000-5015 --epochs 24 --batch 8 --lr 0.003 --seed 0 \\
         -o Resources/Models/mmsa-v0.2.0.pt
 
 The bundled file came from this command with ``--max-minutes 2.5``, which stopped it after epoch 23
 of 24 (the best validation epoch is kept), so it is not bit-reproducible. The same command with
-``--device cpu`` runs on a 2-core CPU in a few hours; two short CPU stages (``--epochs 2``, then
+``--device cpu`` runs on a CPU too (not timed end to end here: the 480 phantom studies with their
+registration segmentations alone take on the order of an hour on 2 cores); two short CPU stages (``--epochs 2``, then
 ``--init`` from the first) gave the earlier ``mmsa-v0.1.0`` (4-way 75 %).
 
 Evaluate (held-out seeds, never used in training) and compare with the thickening method::
 
-    cardiacmotion evaluate scoring --weights Resources/Models/mmsa-v0.2.0.pt --eval-seeds 9000-9039 \
+    cardiacmotion evaluate scoring --weights Resources/Models/mmsa-v0.2.0.pt --eval-seeds 9000-9039 \\
         --eval-segmentation memory --workers 2 --json out.json
 """
 from __future__ import annotations
