@@ -127,7 +127,7 @@ class CardiacMotionSegmentationParameterNode:
     seedSource: Annotated[str, Choice(["segmentation", "landmarks"])] = "segmentation"
     seedSegmentation: vtkMRMLSegmentationNode
     landmarks: vtkMRMLMarkupsFiducialNode
-    method: Annotated[str, Choice(["auto", "memory", "registration"])] = "auto"
+    method: Annotated[str, Choice(["auto", "memory", "registration", "fusion"])] = "auto"
     device: Annotated[str, Choice(["auto", "cpu", "cuda"])] = "auto"
     resultSegmentation: vtkMRMLSegmentationNode
 

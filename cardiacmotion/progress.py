@@ -53,6 +53,6 @@ class Progress:
         return lambda f, m="": self(start + (end - start) * f, m)
 
 
-def sub_progress(report: ProgressFn, start: float, end: float) -> ProgressFn:
-    """Map a sub-task's [0, 1] onto [start, end] of ``report``."""
-    return lambda f, m="": report(start + (end - start) * min(max(f, 0.0), 1.0), m)
+def sub_progress(report: ProgressFn, start: float, end: float, prefix: str = "") -> ProgressFn:
+    """Map a sub-task's [0, 1] onto [start, end] of ``report`` (messages get ``prefix``)."""
+    return lambda f, m="": report(start + (end - start) * min(max(f, 0.0), 1.0), prefix + m if m else m)

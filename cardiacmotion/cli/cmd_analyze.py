@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", help="Slicer markups JSON with the three landmarks")
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration"], help="propagation method")
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"], help="propagation method")
     p.add_argument("--score-method", default="auto", choices=["auto", "learned", "thickening"])
     p.add_argument("--no-scene", action="store_true", help="skip scene.mrb and the Slicer view snapshots")
     add_common(p)

@@ -40,7 +40,7 @@ def _one(method: str, cases, device, weights=None, batch_phases: bool = True) ->
     for image, seeds in cases:
         t0 = time.perf_counter()
         _, info = segment_cine(image, seeds=seeds, method=method, device=str(device),
-                               weights=weights if method == "memory" else None, batch_phases=batch_phases)
+                               weights=weights if method in ("memory", "fusion") else None, batch_phases=batch_phases)
         if cuda:
             torch.cuda.synchronize(device)
         seconds += time.perf_counter() - t0
@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if args.cases < 1:
         raise InputError("--cases must be at least 1")
     methods = args.methods or available_methods()
-    unknown = [m for m in methods if m not in available_methods()]
+    # fusion runs memory and registration, so it is there when memory is (and only on request)
+    known = available_methods() + (["fusion"] if "memory" in available_methods() else [])
+    unknown = [m for m in methods if m not in known]
     if unknown:
-        raise InputError(f"method {unknown[0]!r} is not available (available: {', '.join(available_methods())})")
+        raise InputError(f"method {unknown[0]!r} is not available (available: {', '.join(known)})")
     device = resolve_device(args.device)
     cases = []
     source = ""

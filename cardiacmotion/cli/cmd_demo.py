@@ -12,7 +12,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthetic MR and echo cases through analyze, compared with their truth")
     p.add_argument("-o", "--output", default="demo-output", help="output folder (default demo-output)")
     p.add_argument("--seed", type=int, default=7, help="phantom seed")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration"])
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"])
     p.add_argument("--no-scene", action="store_true", help="skip scene.mrb and the Slicer view snapshots")
     add_common(p)
     p.set_defaults(func=run)

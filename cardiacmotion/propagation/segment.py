@@ -13,7 +13,7 @@ from cardiacmotion.progress import ProgressFn, silent, sub_progress
 from cardiacmotion.propagation.methods import available_methods, get_method
 from cardiacmotion.propagation.order import SeedSet, propagate_4d
 
-METHODS = ("auto", "memory", "registration")
+METHODS = ("auto", "memory", "registration", "fusion")
 
 
 def _resolve(method: str, device, modality: str, weights: Optional[str], info: dict):
@@ -44,6 +44,25 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
     return make
 
 
+def _fused(image: Cine, seeds: SeedSet, dev, weights: Optional[str], info: dict, progress: ProgressFn, batch_phases: bool) -> np.ndarray:
+    """Memory and registration propagation from the same seed, fused by shape averaging."""
+    from cardiacmotion.propagation.fusion import fuse_segmentations
+
+    make_memory = _resolve("memory", dev, image.modality, weights, {})
+    memory = propagate_4d(image, seeds, make_memory, progress=sub_progress(progress, 0.02, 0.35, "memory: "), batch_phases=batch_phases)
+    make_registration = _resolve("registration", dev, image.modality, None, {})
+    registration = propagate_4d(image, seeds, make_registration, progress=sub_progress(progress, 0.35, 0.95, "registration: "),
+                                batch_phases=batch_phases)
+    progress(0.95, "fusing the two segmentations")
+    fused = fuse_segmentations(memory, registration, image.modality)
+    # user-seeded frames stay exactly as drawn
+    seeded = np.asarray(seeds.seeded, bool)
+    fused[seeded] = np.asarray(seeds.labels)[seeded]
+    info["method"] = "fusion"
+    info["fused_methods"] = ["memory", "registration"]
+    return fused
+
+
 def segment_cine(
     image: Cine,
     seeds: Optional[SeedSet] = None,
@@ -62,7 +81,8 @@ def segment_cine(
         seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed.
         landmarks: ``{name: RAS}`` (MR: RV insertions + LV centre; echo: apex + annulus).
         method: 'auto' (memory when the weights load, else registration with a ``message``),
-            'memory' or 'registration'.
+            'memory', 'registration' or 'fusion' (both, fused by shape averaging: the most
+            accurate on real studies, about three times the time of memory on a CPU).
         device: 'auto', 'cpu' or 'cuda'.
         progress: ``(fraction, message)`` callback.
         weights: checkpoint for the memory method (default: the bundled one).
@@ -89,8 +109,11 @@ def segment_cine(
         info["seed"] = "landmarks"
     else:
         info["seed"] = "mask"
-    make = _resolve(method, dev, image.modality, weights, info)
-    seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
+    if method == "fusion":
+        seg = _fused(image, seeds, dev, weights, info, progress, batch_phases)
+    else:
+        make = _resolve(method, dev, image.modality, weights, info)
+        seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
     elapsed = time.perf_counter() - t_start
     info["seconds"] = round(elapsed, 3)
     info["frames_per_second"] = round(image.phases * image.slices / max(elapsed, 1e-9), 3)

@@ -15,7 +15,7 @@ from scipy import ndimage as ndi
 from cardiacmotion.cine import LV_CAVITY, LV_MYO
 
 #: the third structure: RV cavity (MR), left atrium (echo)
-_OTHER = {"MR": 1, "US": 3}
+THIRD_STRUCTURE = {"MR": 1, "US": 3}
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -32,7 +32,7 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 
 def clean_labels(label: np.ndarray, modality: str = "MR", min_pixels: int = 4) -> np.ndarray:
     """Return a cleaned copy of one 2D label map (values per ``modality``)."""
-    cav_v, myo_v, oth_v = LV_CAVITY[modality], LV_MYO[modality], _OTHER[modality]
+    cav_v, myo_v, oth_v = LV_CAVITY[modality], LV_MYO[modality], THIRD_STRUCTURE[modality]
     out = np.zeros_like(label)
     cav = largest_component(label == cav_v)
     if cav.sum() < min_pixels:
