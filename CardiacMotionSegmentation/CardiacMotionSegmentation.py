@@ -117,7 +117,7 @@ class CardiacMotionSegmentationParameterNode:
     modality, view - auto | mr | echo; SAX | A4C | A2C.
     seedSource - segmentation (current frame of seedSegmentation) or landmarks.
     seedSegmentation, landmarks - the seed inputs.
-    method - auto | memory | registration; device - auto | cpu | cuda.
+    method - auto | memory | registration | fusion; device - auto | cpu | cuda.
     resultSegmentation - the segmentation proxy of the result sequence (set after a run).
     """
 
