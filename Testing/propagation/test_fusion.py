@@ -67,6 +67,7 @@ def test_segment_with_fusion_keeps_the_seed_and_is_between_its_parts(small):
     parts = {m: segment_cine(small.image, seeds=seeds, method=m, device="cpu")[0].array for m in ("memory", "registration")}
     seg, info = segment_cine(small.image, seeds=seeds, method="fusion", device="cpu")
     assert info["method"] == "fusion" and info["fused_methods"] == ["memory", "registration"]
+    assert "fusion" in info["available_methods"]
     s = seg.array
     assert np.array_equal(s[0, small.seed_slice], small.labels.array[0, small.seed_slice])
     truth = small.labels.array

@@ -65,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.device import resolve_device
     from cardiacmotion.propagation.evaluate import case
     from cardiacmotion.propagation.methods import available_methods
+    from cardiacmotion.propagation.segment import segment_methods
 
     if args.cases < 1:
         raise InputError("--cases must be at least 1")
     methods = args.methods or available_methods()
-    # fusion runs memory and registration, so it is there when memory is (and only on request)
-    known = available_methods() + (["fusion"] if "memory" in available_methods() else [])
+    # fusion runs memory and registration: there when memory is, and benchmarked only on request
+    known = segment_methods()
     unknown = [m for m in methods if m not in known]
     if unknown:
         raise InputError(f"method {unknown[0]!r} is not available (available: {', '.join(known)})")

@@ -16,6 +16,12 @@ from cardiacmotion.propagation.order import SeedSet, propagate_4d
 METHODS = ("auto", "memory", "registration", "fusion")
 
 
+def segment_methods() -> list[str]:
+    """Methods ``segment_cine`` can run here: the registered ones, plus fusion when memory is there."""
+    names = available_methods()
+    return names + (["fusion"] if "memory" in names else [])
+
+
 def _resolve(method: str, device, modality: str, weights: Optional[str], info: dict):
     """Return ``make_propagator`` for ``method``, falling back from memory to registration on auto."""
     if method not in METHODS and get_method(method) is None:
@@ -118,7 +124,7 @@ def segment_cine(
     info["seconds"] = round(elapsed, 3)
     info["frames_per_second"] = round(image.phases * image.slices / max(elapsed, 1e-9), 3)
     info["labels"] = sorted(int(v) for v in np.unique(seg) if v)
-    info["available_methods"] = available_methods()
+    info["available_methods"] = segment_methods()
     progress(1.0, "done")
     out = image.with_array(seg.astype(np.uint8))
     out.meta["segmentation_method"] = info["method"]
