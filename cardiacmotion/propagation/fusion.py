@@ -4,9 +4,9 @@ The learned memory propagation and the registration propagation fail in differen
 real short-axis stacks: memory follows the cavity and wall toward the apex, where the warps
 lag behind the shrinking heart, while registration keeps a tighter epicardium on mid slices,
 where memory widens the wall by about a pixel. Averaging each structure's signed distance map
-(shape averaging, not voting) gives the contour halfway between the two, so the fused
-contour is never worse than the worse of the two and usually better than both (Sunnybrook and
-phantom numbers in the README).
+(shape averaging, not voting) gives the contour halfway between the two; measured, the fused
+result is better than both on the two Sunnybrook studies and between them on the phantoms
+(numbers in the README). Nothing guarantees it on other data.
 
 Structures are nested: the LV cavity inside the epicardial region (cavity + myocardium), the
 third structure (RV in MR, left atrium in echo) on its own. A structure is kept in a frame only

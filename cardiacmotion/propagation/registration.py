@@ -24,12 +24,13 @@ capping the wall at the anchor thickness without the fit, an LV-masked affine (E
 pre-alignment before the flow, outside-class histograms from a band around the heart,
 larger Farneback windows, a wider prior blur or a stronger likelihood exponent; feeding the
 fitted (instead of the raw) labels back as memory, with or without moving the endocardium
-(myocardium 0.733 / 0.617 and 0.736 / 0.598, EF 5 to 8 points lower on SCD0000101); a scale + shift
-pre-alignment of each memory frame by an NCC grid search about the heart centre (the apical hearts
-shrink faster than the flow follows) lowered myocardial Dice at ED on both (0.720 / 0.626 vs 0.733 / 0.631 in the ED stack pass); a
-non-local patch label fusion (search radius 2-6 px, with or without the flow first) did worse alone
-(0.648 / 0.608 at best) and, fused with this method, traded SCD0000101 for SCD0000201 (0.713 / 0.649). Where the
-learned weights load, ``--method fusion`` (:mod:`fusion`) averages this method's contours with
+(myocardium 0.733 / 0.617 and 0.736 / 0.598, EF 5 to 8 points lower on SCD0000101); a
+scale + shift pre-alignment of each memory frame by an NCC grid search about the heart centre
+(the apical hearts shrink faster than the flow follows) lowered myocardial Dice at ED on both
+(0.720 / 0.626 vs 0.733 / 0.631 in the ED stack pass); a non-local patch label fusion (search
+radius 2-6 px, with or without the flow first) did worse alone (0.648 / 0.608 at best) and,
+fused with this method, traded SCD0000101 for SCD0000201 (0.713 / 0.649). Where the learned
+weights load, ``--method fusion`` (:mod:`fusion`) averages this method's contours with
 the memory method's, which fixes most of the apical losses.
 """
 from __future__ import annotations
