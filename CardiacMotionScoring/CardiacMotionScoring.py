@@ -2,9 +2,6 @@
 A thin widget over ``cardiacmotion.slicerbridge.modulelogic`` (the same functions pytest drives on slicer-core).
 """
 import logging
-import os
-import sys
-import tempfile
 from typing import Annotated, Optional
 
 import vtk
@@ -18,28 +15,9 @@ from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 
-
-def ensureEngineImportable() -> None:
-    """Make ``import cardiacmotion`` work from the build tree, an install, or ``--additional-module-paths``."""
-    try:
-        import cardiacmotion  # noqa: F401
-        return
-    except ImportError:
-        pass
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (here, os.path.dirname(here)):
-        if os.path.isdir(os.path.join(candidate, "cardiacmotion")) and candidate not in sys.path:
-            sys.path.insert(0, candidate)
-            return
-
-
-def ensureEngineDependencies() -> None:
-    """Shared with the Segmentation module: torch via the PyTorch extension, the rest with a confirmed pip."""
-    try:
-        from CardiacMotionSegmentation import ensureEngineDependencies as ensure
-    except ImportError as exc:
-        raise RuntimeError(_("The Cardiac Motion Segmentation module is missing from this installation.")) from exc
-    ensure()
+# shared with the Segmentation module (its folder is a module path, and both are installed side by side)
+from CardiacMotionLib import (appendLog, ensureEngineDependencies, ensureEngineImportable, showCardiacMotionLayout,
+                              workDirectory)
 
 
 #
@@ -91,8 +69,7 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._job = None
-        self._jobContext = None
+        self._jobs = None
         self._timer = None
         self._observedLandmarks = None
         self._hasResult = False
@@ -102,11 +79,14 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
 
         ScriptedLoadableModuleWidget.setup(self)
         ensureEngineImportable()
+        from cardiacmotion.slicerbridge.jobs import JobSlot
+
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/CardiacMotionScoring.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = CardiacMotionScoringLogic()
+        self._jobs = JobSlot(on_state_changed=self._checkCanApply)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -119,8 +99,8 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        if self._jobs is not None:
+            self._jobs.cancel()
         self.removeObservers()
 
     def enter(self) -> None:
@@ -133,8 +113,8 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
 
     def onSceneStartClose(self, caller, event) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        self._jobs.cancel()
+        self._hasResult = False
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
@@ -144,14 +124,12 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         p = self._parameterNode
-        if not p.inputVolume:
-            p.inputVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
-        if not p.segmentation:
-            p.segmentation = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLSegmentationNode")
-        if not p.landmarks:
-            p.landmarks = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLMarkupsFiducialNode")
+        defaults = self.logic.defaults()  # the Segmentation module's last result, its cine and landmarks
+        for name in ("inputVolume", "segmentation", "landmarks"):
+            if not getattr(p, name) and defaults.get(name) is not None:
+                setattr(p, name, defaults[name])
 
-    def setParameterNode(self, inputParameterNode: Optional[CardiacMotionScoringParameterNode]) -> None:
+    def setParameterNode(self, inputParameterNode: Optional["CardiacMotionScoringParameterNode"]) -> None:
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
@@ -159,15 +137,18 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
-            self._checkCanApply()
+        self._checkCanApply()
 
     def _checkCanApply(self, caller=None, event=None) -> None:
+        from cardiacmotion.slicerbridge.jobs import button_state
+
         p = self._parameterNode
-        running = self._job is not None
-        ready = bool(p.inputVolume and p.segmentation and p.landmarks)
-        self.ui.applyButton.enabled = running or ready
-        self.ui.applyButton.text = _("Cancel") if running else _("Apply")
-        self.observeLandmarks(p.landmarks)
+        running = self._jobs is not None and self._jobs.running
+        ready = p is not None and bool(p.inputVolume and p.segmentation and p.landmarks)
+        state = button_state(running, ready)
+        self.ui.applyButton.enabled = state["enabled"]
+        self.ui.applyButton.text = _("Cancel") if state["cancel"] else _("Apply")
+        self.observeLandmarks(p.landmarks if p is not None else None)
 
     def observeLandmarks(self, node) -> None:
         """Moving a landmark re-orients the AHA segments: score again when the user lets go of a point."""
@@ -181,60 +162,60 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
             self.addObserver(node, slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent, self.onLandmarkMoved)
 
     def onLandmarkMoved(self, caller=None, event=None) -> None:
-        if self._hasResult and self._job is None:
+        if self._hasResult and not self._jobs.running:
             self.onApplyButton()
 
     def onShowLayout(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to show the CardiacMotion layout."), waitCursor=False):
-            from CardiacMotionSegmentation import registerCardiacMotionLayout
-            from cardiacmotion.slicerbridge import layout
-
-            registerCardiacMotionLayout()
-            slicer.app.layoutManager().setLayout(layout.LAYOUT_ID)
+            showCardiacMotionLayout()
 
     def onApplyButton(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        if self._jobs.running:
+            self._jobs.cancel()
             self.ui.statusLabel.text = _("Cancelling...")
             return
         with slicer.util.tryWithErrorDisplay(_("Failed to start the scoring."), waitCursor=True):
             ensureEngineDependencies()
-            self._job, self._jobContext = self.logic.startScoring(self._parameterNode)
+            job, context = self.logic.startScoring(self._parameterNode)
+            self.ui.logTextEdit.clear()
+            appendLog(self.ui.logTextEdit, [" ".join(context["command"])])
             self.ui.progressBar.setValue(0)
             self.ui.progressBar.setVisible(True)
             self.ui.statusLabel.text = _("Starting the engine...")
+            self._jobs.start(job, context)
             self._timer.start()
-        self._checkCanApply()
 
     def onPollJob(self) -> None:
-        if self._job is None:
-            self._timer.stop()
-            return
-        for event in self._job.poll():
+        def onProgress(event):
             self.ui.progressBar.setValue(int(round(event.fraction * 100)))
             if event.message:
                 self.ui.statusLabel.text = event.message
-        if self._job.device:
-            self.ui.deviceLabel.text = _("Device: {device}").format(device=self._job.device)
-        if self._job.running:
-            return
-        self._timer.stop()
-        job, context = self._job, self._jobContext
-        self._job, self._jobContext = None, None
-        self.ui.progressBar.setVisible(False)
+
+        ended = self._jobs.poll(onProgress, lambda line: appendLog(self.ui.logTextEdit, [line]))
+        if self._jobs.job is not None and self._jobs.job.device:
+            self.ui.deviceLabel.text = _("Device: {device}").format(device=self._jobs.job.device)
+        if not self._jobs.running or ended:
+            self._timer.stop()
+        if ended:
+            self.ui.progressBar.setVisible(False)
+            self._jobs.finish(self.onJobEnded)  # the buttons are refreshed even when this raises
+
+    def onJobEnded(self, job, context) -> None:
         with slicer.util.tryWithErrorDisplay(_("Scoring failed."), waitCursor=True):
             if job.cancelled:
                 self.ui.statusLabel.text = _("Cancelled.")
-            elif job.returncode != 0:
+                return
+            if job.returncode != 0:
                 self.ui.statusLabel.text = _("Failed.")
                 raise RuntimeError(job.error_message())
-            else:
-                msi = self.logic.loadScores(context)
-                self.ui.msiLabel.text = "-" if msi is None else f"{msi:.2f}"
-                self._hasResult = True
-                self.ui.statusLabel.text = _("Done.")
-                self.onShowLayout()
-        self._checkCanApply()
+            if self._parameterNode is None:  # the scene was closed while the engine ran
+                self.ui.statusLabel.text = _("The scene was closed: result discarded.")
+                return
+            msi = self.logic.loadScores(context)
+            self.ui.msiLabel.text = "-" if msi is None else f"{msi:.2f}"
+            self._hasResult = True
+            self.ui.statusLabel.text = _("Done.")
+            self.onShowLayout()
 
 
 #
@@ -252,15 +233,26 @@ class CardiacMotionScoringLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return CardiacMotionScoringParameterNode(super().getParameterNode())
 
+    def defaults(self) -> dict:
+        from cardiacmotion.slicerbridge import modulelogic
+
+        return modulelogic.scoring_defaults(slicer.mrmlScene)
+
     def startScoring(self, parameterNode):
-        """Write image, 4D labels and landmarks to Slicer's temp folder; start ``cardiacmotion score``."""
+        """Write image, 4D labels and landmarks to Slicer's temp folder (storage nodes); start ``cardiacmotion score``."""
         from cardiacmotion.slicerbridge import modulelogic, runner
+        from cardiacmotion.slicerbridge.jobs import remove_workdir
 
         browser = modulelogic.browser_of(parameterNode.segmentation)
         segSequence = browser.GetSequenceNode(parameterNode.segmentation) if browser else None
-        workdir = tempfile.mkdtemp(prefix="CardiacMotion-", dir=slicer.app.temporaryPath)
-        context = modulelogic.prepare_scoring(workdir, parameterNode.inputVolume, segSequence, parameterNode.landmarks,
-                                              method=parameterNode.method, device=parameterNode.device)
+        workdir = workDirectory()
+        try:
+            context = modulelogic.prepare_scoring(workdir, parameterNode.inputVolume, segSequence,
+                                                  parameterNode.landmarks, method=parameterNode.method,
+                                                  device=parameterNode.device)
+        except Exception:
+            remove_workdir(workdir)
+            raise
         logging.info("CardiacMotion: " + " ".join(context["command"]))
         return runner.BackgroundJob(context["command"]).start(), context
 
@@ -277,7 +269,8 @@ class CardiacMotionScoringLogic(ScriptedLoadableModuleLogic):
 
 
 class CardiacMotionScoringTest(ScriptedLoadableModuleTest):
-    """Runs the bridge's shared test bodies in Slicer's scene (the same bodies pytest runs on slicer-core)."""
+    """Runs the bridge's shared test bodies in Slicer's scene (the same bodies pytest runs on slicer-core, there
+    also with nibabel, pynrrd, OpenCV and torch made unimportable)."""
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -292,20 +285,11 @@ class CardiacMotionScoringTest(ScriptedLoadableModuleTest):
 
     def test_ScoresIntoTableAndBullseye(self):
         ensureEngineImportable()
-        import json
+        from cardiacmotion.slicerbridge import selftest
 
-        from cardiacmotion.slicerbridge import bullseye, modulelogic, selftest
-
-        self.delayDisplay(_("Phantom scores into the bullseye"))
-        case = selftest.make_case()
-        path = os.path.join(tempfile.mkdtemp(dir=slicer.app.temporaryPath), "scores.json")
-        with open(path, "w") as f:
-            json.dump(case.scores, f)
-        shown = modulelogic.load_scores_result(path, scene=slicer.mrmlScene)
-        expected = {int(s["id"]): int(s["score"]) for s in case.scores["segments"]}
-        got = bullseye.scores_from_model(shown["model"])
-        self.assertEqual({k: got[k] for k in expected}, expected)
-        self.assertEqual(len(got), 17)
+        self.delayDisplay(_("Toy scores into the bullseye, twice: nothing left over, camera face-on"))
+        checked = selftest.check_scores_into_bullseye(workDirectory())
+        self.assertEqual(checked["nodes_first"], checked["nodes_again"])
         self.delayDisplay(_("Test passed"))
 
     def test_SceneBundle(self):
@@ -314,21 +298,14 @@ class CardiacMotionScoringTest(ScriptedLoadableModuleTest):
         ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
-        case = selftest.make_case()
-        info = selftest.check_scene_bundle(case, tempfile.mkdtemp(dir=slicer.app.temporaryPath))
+        info = selftest.check_scene_bundle(selftest.toy_mr_case(), workDirectory())
         self.assertGreater(info["bytes"], 0)
         self.delayDisplay(_("Test passed"))
 
     def test_ScoringInputs(self):
         ensureEngineImportable()
-        from cardiacmotion.slicerbridge import landmarks, modulelogic, selftest, sequences
+        from cardiacmotion.slicerbridge import selftest
 
-        case = selftest.make_case()
-        browser, seq, proxy = sequences.volume_sequence_from_cine(case.image, scene=slicer.mrmlScene)
-        segSeq, segProxy = sequences.segmentation_sequence_from_cine(case.labels, browser, scene=slicer.mrmlScene)
-        points = landmarks.create_landmarks_node(case.image.modality, case.landmarks, scene=slicer.mrmlScene)
-        workdir = tempfile.mkdtemp(dir=slicer.app.temporaryPath)
-        context = modulelogic.prepare_scoring(workdir, proxy, segSeq, points)
-        self.assertTrue(os.path.isfile(context["paths"]["seed"]))
+        context = selftest.check_scoring_inputs(workDirectory())
         self.assertIn("score", context["command"])
         self.delayDisplay(_("Test passed"))

@@ -3,9 +3,6 @@ re-propagation, volume curves and function. A thin widget over ``cardiacmotion.s
 it takes is a function of ``cardiacmotion.slicerbridge.modulelogic``, run in pytest on slicer-core too.
 """
 import logging
-import os
-import sys
-import tempfile
 from typing import Annotated, Optional
 
 import vtk
@@ -19,67 +16,8 @@ from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 
-
-def ensureEngineImportable() -> None:
-    """Make ``import cardiacmotion`` work from the build tree, an install, or ``--additional-module-paths``.
-
-    Built and installed, the engine sits beside this file (qt-scripted-modules/cardiacmotion); run from a
-    source checkout, it is in the repository root, the parent of this module's folder.
-    """
-    try:
-        import cardiacmotion  # noqa: F401
-        return
-    except ImportError:
-        pass
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (here, os.path.dirname(here)):
-        if os.path.isdir(os.path.join(candidate, "cardiacmotion")) and candidate not in sys.path:
-            sys.path.insert(0, candidate)
-            return
-
-
-#: Python packages the engine needs besides torch (installed at first Apply, after the user confirms).
-ENGINE_REQUIREMENTS = {"nibabel": "nibabel", "nrrd": "pynrrd", "pydicom": "pydicom", "cv2": "opencv-python-headless",
-                       "scipy": "scipy", "matplotlib": "matplotlib"}
-
-
-def ensureEngineDependencies() -> None:
-    """Install what the engine needs at first use: torch through the PyTorch extension, the rest with pip."""
-    import importlib.util
-
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        try:
-            import PyTorchUtils
-        except ModuleNotFoundError as exc:
-            raise RuntimeError(_("This module needs the PyTorch extension: install it from the Extensions Manager "
-                                 "and restart Slicer.")) from exc
-        torchLogic = PyTorchUtils.PyTorchUtilsLogic()
-        if not torchLogic.torchInstalled():
-            if torchLogic.installTorch(askConfirmation=True) is None:
-                raise RuntimeError(_("PyTorch is required. Install it from the PyTorch module and try again."))
-    missing = [pkg for module, pkg in ENGINE_REQUIREMENTS.items() if importlib.util.find_spec(module) is None]
-    if missing:
-        if not slicer.util.confirmOkCancelDisplay(
-            _("Cardiac Motion needs these Python packages: {packages}. Install them now?").format(packages=", ".join(missing))
-        ):
-            raise RuntimeError(_("Required Python packages are missing: {packages}").format(packages=", ".join(missing)))
-        with slicer.util.WaitCursor():
-            slicer.util.pip_install(" ".join(missing))
-
-
-def registerCardiacMotionLayout() -> None:
-    """Add the CardiacMotion layout (slice + volume chart + table + bullseye) so saved scenes reopen in it."""
-    ensureEngineImportable()
-    from cardiacmotion.slicerbridge import layout
-
-    layoutManager = slicer.app.layoutManager()
-    if layoutManager is None:
-        return
-    layoutNode = layoutManager.layoutLogic().GetLayoutNode()
-    if not layoutNode.IsLayoutDescription(layout.LAYOUT_ID):
-        layoutNode.AddLayoutDescription(layout.LAYOUT_ID, layout.LAYOUT_XML)
+from CardiacMotionLib import (appendLog, ensureEngineDependencies, ensureEngineImportable,
+                              registerCardiacMotionLayout, workDirectory)
 
 
 #
@@ -144,8 +82,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._job = None
-        self._jobContext = None
+        self._jobs = None
         self._timer = None
         self._connectedPlotViews = []
 
@@ -154,17 +91,21 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
 
         ScriptedLoadableModuleWidget.setup(self)
         ensureEngineImportable()
+        from cardiacmotion.slicerbridge.jobs import JobSlot
+
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/CardiacMotionSegmentation.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = CardiacMotionSegmentationLogic()
+        self._jobs = JobSlot(on_state_changed=self._checkCanApply)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.repropagateButton.connect("clicked(bool)", self.onRepropagateButton)
+        self.ui.createSeedSegmentsButton.connect("clicked(bool)", self.onCreateSeedSegments)
         self.ui.createLandmarksButton.connect("clicked(bool)", self.onCreateLandmarks)
         self.ui.loadCineButton.connect("clicked(bool)", self.onLoadCine)
         self._timer = qt.QTimer()
@@ -174,12 +115,14 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
-        self.cancelJob()
+        if self._jobs is not None:
+            self._jobs.cancel()
         self.removeObservers()
 
     def enter(self) -> None:
         self.initializeParameterNode()
         self.connectPlotClicks()
+        self.showCorrectedPhases()
 
     def exit(self) -> None:
         if self._parameterNode:
@@ -188,7 +131,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
 
     def onSceneStartClose(self, caller, event) -> None:
-        self.cancelJob()
+        self._jobs.cancel()  # its end is still polled; with no parameter node it only reports
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
@@ -202,7 +145,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             if first:
                 self._parameterNode.inputVolume = first
 
-    def setParameterNode(self, inputParameterNode: Optional[CardiacMotionSegmentationParameterNode]) -> None:
+    def setParameterNode(self, inputParameterNode: Optional["CardiacMotionSegmentationParameterNode"]) -> None:
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
@@ -210,20 +153,33 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
-            self._checkCanApply()
+        self._checkCanApply()
 
     def _checkCanApply(self, caller=None, event=None) -> None:
+        from cardiacmotion.slicerbridge.jobs import button_state
+
         p = self._parameterNode
-        running = self._job is not None
-        fromSeg = p.seedSource == "segmentation"
-        ready = bool(p.inputVolume) and (bool(p.seedSegmentation) if fromSeg else bool(p.landmarks))
+        running = self._jobs is not None and self._jobs.running
+        fromSeg = p is not None and p.seedSource == "segmentation"
+        ready = p is not None and bool(p.inputVolume) and (bool(p.seedSegmentation) if fromSeg else bool(p.landmarks))
+        state = button_state(running, ready)
         self.ui.seedSegmentationSelector.setEnabled(fromSeg)
-        self.ui.landmarksSelector.setEnabled(not fromSeg)
-        self.ui.applyButton.enabled = running or ready
-        self.ui.applyButton.text = _("Cancel") if running else _("Apply")
-        self.ui.applyButton.toolTip = _("Stop the engine") if running else _("Segment every phase in a background process")
-        # corrected phases are found by comparing with the engine's result when Re-propagate is pressed
-        self.ui.repropagateButton.enabled = not running and bool(p.resultSegmentation)
+        self.ui.landmarksSelector.setEnabled(p is not None and not fromSeg)
+        self.ui.applyButton.enabled = state["enabled"]
+        self.ui.applyButton.text = _("Cancel") if state["cancel"] else _("Apply")
+        self.ui.applyButton.toolTip = _("Stop the engine") if state["cancel"] else _("Segment every phase in a background process")
+        self.ui.repropagateButton.enabled = not running and p is not None and bool(p.resultSegmentation)
+
+    def showCorrectedPhases(self) -> list:
+        p = self._parameterNode
+        phases = []
+        if p is not None and p.resultSegmentation and p.inputVolume:
+            try:
+                phases = self.logic.correctedPhases(p)
+            except Exception as exc:  # noqa: BLE001 - only a label; the run itself reports errors
+                logging.debug(f"CardiacMotion: corrected phases unknown: {exc}")
+        self.ui.correctedPhasesLabel.text = (", ".join(str(t) for t in phases) if phases else _("none"))
+        return phases
 
     # -- input -------------------------------------------------------------------------------------------
     def onLoadCine(self) -> None:
@@ -231,18 +187,46 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
 
         path = qt.QFileDialog.getOpenFileName(
             slicer.util.mainWindow(), _("Load cine"), "",
-            _("Cine images") + " (*.nii *.nii.gz *.seq.nrrd *.avi *.mp4 *.mhd *.dcm);;" + _("All files") + " (*)")
-        if not path:
+            _("Cine images") + " (*.seq.nrrd *.nrrd *.nii *.nii.gz *.avi *.mp4 *.mhd *.dcm);;" + _("All files") + " (*)")
+        if not path or self._jobs.running:
             return
         with slicer.util.tryWithErrorDisplay(_("Failed to load the cine."), waitCursor=True):
-            proxy = self.logic.loadCine(path, self._parameterNode.modality)
-            self._parameterNode.inputVolume = proxy
-            slicer.util.setSliceViewerLayers(background=proxy, fit=True)
+            from cardiacmotion.slicerbridge import modulelogic, runner
 
-    # -- landmarks -------------------------------------------------------------------------------
+            modality = self._parameterNode.modality
+            if not modulelogic.needs_engine_to_read(path):
+                self.showCine(self.logic.readCine(path, modality))
+                return
+            # NIfTI, DICOM files, AVI/MP4, MHD: the engine reads them in the background into a .seq.nrrd
+            ensureEngineDependencies(needTorch=False)
+            workdir = workDirectory()
+            output = f"{workdir}/{modulelogic.cine_name(path)}.seq.nrrd"
+            job = runner.BackgroundJob(modulelogic.conversion_command(path, output, modality)).start()
+            self.startPolling(job, {"kind": "convert", "output": output, "workdir": workdir, "modality": modality},
+                              _("Reading the cine..."))
+
+    def showCine(self, proxy) -> None:
+        self._parameterNode.inputVolume = proxy
+        # oblique stacks are shown in their own plane, not resliced
+        slicer.util.setSliceViewerLayers(background=proxy, fit=True, rotateToVolumePlane=True)
+
+    # -- seeds -------------------------------------------------------------------------------------------
+    def onCreateSeedSegments(self) -> None:
+        with slicer.util.tryWithErrorDisplay(_("Failed to create the seed segments."), waitCursor=True):
+            node = self.logic.createSeedSegments(self._parameterNode)
+            self._parameterNode.seedSegmentation = node
+            self._parameterNode.seedSource = "segmentation"
+            slicer.util.selectModule("SegmentEditor")
+            editor = slicer.modules.segmenteditor.widgetRepresentation().self().editor
+            editor.setSegmentationNode(node)
+            if hasattr(editor, "setSourceVolumeNode"):
+                editor.setSourceVolumeNode(self._parameterNode.inputVolume)
+            else:  # Slicer < 5.4
+                editor.setMasterVolumeNode(self._parameterNode.inputVolume)
+
     def onCreateLandmarks(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to create the landmarks."), waitCursor=True):
-            node = self.logic.createLandmarks(self._parameterNode)
+            node, created = self.logic.landmarksForCine(self._parameterNode)
             self._parameterNode.landmarks = node
             self._parameterNode.seedSource = "landmarks"
             slicer.modules.markups.logic().SetActiveList(node)
@@ -273,64 +257,104 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
 
     # -- run -------------------------------------------------------------------------------------------
     def onApplyButton(self) -> None:
-        if self._job is not None:
-            self.cancelJob()
+        if self._jobs.running:
+            self._jobs.cancel()
+            self.ui.statusLabel.text = _("Cancelling...")
+            return
+        corrected = self.showCorrectedPhases()
+        if corrected and not slicer.util.confirmOkCancelDisplay(
+                _("Phases {phases} were corrected. Apply segments every phase again from the seed and replaces "
+                  "them. Use Re-propagate to keep the corrections. Continue?").format(
+                    phases=", ".join(str(t) for t in corrected))):
             return
         self.startSegmentation(self._parameterNode.seedSource)
 
     def onRepropagateButton(self) -> None:
-        self.startSegmentation("edits")
+        corrected = self.showCorrectedPhases()
+        if not corrected:
+            slicer.util.errorDisplay(_("No phase was corrected: edit the result on a phase in Segment Editor first."))
+            return
+        if slicer.util.confirmOkCancelDisplay(
+                _("Re-propagate from the corrected phases {phases}? They are kept as they are; every other phase is "
+                  "segmented again.").format(phases=", ".join(str(t) for t in corrected))):
+            self.startSegmentation("edits")
+
+    def askFrameInterval(self, error) -> bool:
+        """Frame numbers only: ask for the RR interval or the frame rate (never guessed); True when answered."""
+        import qt
+
+        text = qt.QInputDialog.getText(
+            slicer.util.mainWindow(), _("Frame timing"),
+            str(error) + "\n" + _("RR interval in ms (e.g. 850), or frame rate (e.g. 25 fps):"))
+        if not text:
+            return False
+        self.logic.setFrameTiming(self._parameterNode.inputVolume, text)
+        return True
 
     def startSegmentation(self, seedSource: str) -> None:
+        from cardiacmotion.slicerbridge.cineinfo import FrameTimesUnknown
+
         with slicer.util.tryWithErrorDisplay(_("Failed to start the segmentation."), waitCursor=True):
             ensureEngineDependencies()
-            self._job, self._jobContext = self.logic.startSegmentation(self._parameterNode, seedSource)
-            self.ui.progressBar.setValue(0)
-            self.ui.progressBar.setVisible(True)
-            self.ui.statusLabel.text = _("Starting the engine...")
-            self.ui.deviceLabel.text = ""
-            self._timer.start()
-        self._checkCanApply()
+            try:
+                job, context = self.logic.startSegmentation(self._parameterNode, seedSource)
+            except FrameTimesUnknown as exc:
+                if not self.askFrameInterval(exc):
+                    return
+                job, context = self.logic.startSegmentation(self._parameterNode, seedSource)
+            self.ui.logTextEdit.clear()
+            appendLog(self.ui.logTextEdit, [" ".join(context["command"]), _("Frame times: {source}").format(
+                source=context["frame_time_source"])] + ([context["notes"]] if context.get("notes") else []))
+            self.startPolling(job, context, _("Starting the engine..."))
+
+    def startPolling(self, job, context, status: str) -> None:
+        self.ui.progressBar.setValue(0)
+        self.ui.progressBar.setVisible(True)
+        self.ui.statusLabel.text = status
+        self.ui.deviceLabel.text = ""
+        self._jobs.start(job, context)
+        self._timer.start()
 
     def onPollJob(self) -> None:
-        if self._job is None:
-            self._timer.stop()
-            return
-        for event in self._job.poll():
+        def onProgress(event):
             self.ui.progressBar.setValue(int(round(event.fraction * 100)))
             if event.message:
                 self.ui.statusLabel.text = event.message
-        if self._job.device:
-            self.ui.deviceLabel.text = _("Device: {device}").format(device=self._job.device)
-        if self._job.running:
-            return
-        self._timer.stop()
-        job, context = self._job, self._jobContext
-        self._job, self._jobContext = None, None
-        self.ui.progressBar.setVisible(False)
-        failed = _("Computing the volume curves failed.") if context.get("kind") == "function" else _("Segmentation failed.")
+
+        ended = self._jobs.poll(onProgress, lambda line: appendLog(self.ui.logTextEdit, [line]))
+        if self._jobs.job is not None and self._jobs.job.device:
+            self.ui.deviceLabel.text = _("Device: {device}").format(device=self._jobs.job.device)
+        if not self._jobs.running or ended:
+            self._timer.stop()
+        if ended:
+            self.ui.progressBar.setVisible(False)
+            self._jobs.finish(self.onJobEnded)  # the buttons are refreshed even when this raises
+
+    def onJobEnded(self, job, context) -> None:
+        kind = context.get("kind")
+        failed = {"function": _("Computing the volume curves failed."), "convert": _("Failed to load the cine.")}.get(
+            kind, _("Segmentation failed."))
         with slicer.util.tryWithErrorDisplay(failed, waitCursor=True):
             if job.cancelled:
                 self.ui.statusLabel.text = _("Cancelled.")
-            elif job.returncode != 0:
+                return
+            if job.returncode != 0:
                 self.ui.statusLabel.text = _("Failed.")
                 raise RuntimeError(job.error_message())
-            elif context.get("kind") == "function":
+            if self._parameterNode is None:  # the scene was closed while the engine ran
+                self.ui.statusLabel.text = _("The scene was closed: result discarded.")
+                return
+            if kind == "convert":
+                self.showCine(self.logic.readCine(context["output"], context["modality"]))
+                self.ui.statusLabel.text = _("Cine loaded.")
+            elif kind == "function":
                 self.ui.statusLabel.text = self.logic.loadFunction(context)
                 self.connectPlotClicks()
             else:
                 self.logic.loadSegmentation(self._parameterNode, context)
-                # volume curves next, in the background as well (the engine's function command)
-                self._job, self._jobContext = self.logic.startFunction(context)
-                self.ui.statusLabel.text = _("Computing the volume curves...")
-                self.ui.progressBar.setVisible(True)
-                self._timer.start()
-        self._checkCanApply()
-
-    def cancelJob(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.ui.statusLabel.text = _("Cancelling...")
+                self.showCorrectedPhases()
+                job2, context2 = self.logic.startFunction(context)  # volume curves, in the background too
+                self.startPolling(job2, context2, _("Computing the volume curves..."))
 
 
 #
@@ -339,7 +363,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
 
 
 class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
-    """Thin: each method is one call into ``cardiacmotion.slicerbridge.modulelogic``."""
+    """Thin: each method is one call into ``cardiacmotion.slicerbridge``."""
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
@@ -348,61 +372,76 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
     def getParameterNode(self):
         return CardiacMotionSegmentationParameterNode(super().getParameterNode())
 
-    @staticmethod
-    def workDirectory() -> str:
-        base = slicer.app.temporaryPath if hasattr(slicer, "app") else tempfile.gettempdir()
-        os.makedirs(base, exist_ok=True)
-        return tempfile.mkdtemp(prefix="CardiacMotion-", dir=base)
-
-    def loadCine(self, path: str, modality: str = "auto"):
-        """Read a cine file with the engine and add it as a volume sequence; returns the proxy volume."""
+    def readCine(self, path: str, modality: str = "auto"):
+        """Read a ``.seq.nrrd`` with Slicer's sequence storage node into a browser; returns the proxy volume."""
         from cardiacmotion.slicerbridge import modulelogic
 
-        browser, sequence, proxy = modulelogic.load_cine_file(path, modality, scene=slicer.mrmlScene)
+        browser, sequence, proxy = modulelogic.read_cine_sequence(path, modulelogic.cine_name(path), modality,
+                                                                  scene=slicer.mrmlScene)
         if hasattr(slicer.modules.sequences, "setToolBarActiveBrowserNode"):
             slicer.modules.sequences.setToolBarActiveBrowserNode(browser)  # the play/slider toolbar drives it
         return proxy
 
-    def createLandmarks(self, parameterNode):
-        from cardiacmotion.slicerbridge import landmarks
+    def createSeedSegments(self, parameterNode):
+        from cardiacmotion.slicerbridge import cineinfo, modulelogic, seedsegments
 
-        modality = "US" if parameterNode.modality == "echo" else "MR"
-        return landmarks.create_landmarks_node(modality, scene=slicer.mrmlScene)
+        info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view)
+        cineinfo.remember(info.sequence, info.modality, info.view)
+        return seedsegments.create_seed_segmentation(parameterNode.inputVolume, info.modality, scene=slicer.mrmlScene)
+
+    def landmarksForCine(self, parameterNode):
+        from cardiacmotion.slicerbridge import modulelogic
+
+        return modulelogic.landmarks_for_cine(parameterNode.inputVolume, parameterNode.modality, scene=slicer.mrmlScene)
+
+    def setFrameTiming(self, volumeNode, answer: str) -> None:
+        from cardiacmotion.slicerbridge import cineinfo
+
+        browser, seq = cineinfo.sequence_of(volumeNode)
+        cineinfo.set_frame_interval(seq, cineinfo.parse_timing_answer(answer, seq.GetNumberOfDataNodes()))
 
     def startSegmentation(self, parameterNode, seedSource: str):
-        """Write the inputs to Slicer's temp folder and start ``PythonSlicer -m cardiacmotion segment``."""
-        from cardiacmotion.slicerbridge import modulelogic, runner
+        """Write the inputs to Slicer's temp folder (storage nodes) and start the engine in the background."""
+        from cardiacmotion.slicerbridge import cineinfo, modulelogic, runner
 
         seqNode = None
         if seedSource == "edits" and parameterNode.resultSegmentation:
             browser = modulelogic.browser_of(parameterNode.resultSegmentation)
             seqNode = browser.GetSequenceNode(parameterNode.resultSegmentation) if browser else None
-        context = modulelogic.prepare_segmentation(
-            self.workDirectory(), parameterNode.inputVolume, seedSource,
-            seed_node=parameterNode.seedSegmentation, landmarks_node=parameterNode.landmarks, seg_sequence=seqNode,
-            modality=parameterNode.modality, method=parameterNode.method, device=parameterNode.device,
-        )
+        info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view)
+        cineinfo.remember(info.sequence, info.modality, info.view)  # kept on the sequence: Scoring reads it too
+        workdir = workDirectory()
+        try:
+            context = modulelogic.prepare_segmentation(
+                workdir, parameterNode.inputVolume, seedSource, seed_node=parameterNode.seedSegmentation,
+                landmarks_node=parameterNode.landmarks, seg_sequence=seqNode, modality=parameterNode.modality,
+                view=parameterNode.view, method=parameterNode.method, device=parameterNode.device)
+        except Exception:
+            from cardiacmotion.slicerbridge.jobs import remove_workdir
+
+            remove_workdir(workdir)
+            raise
         logging.info("CardiacMotion: " + " ".join(context["command"]))
         return runner.BackgroundJob(context["command"]).start(), context
 
     def loadSegmentation(self, parameterNode, context) -> None:
-        """Load the result into the image's browser (replacing the earlier result's items)."""
+        """Load the result into the image's browser (replacing the earlier result's items), beside the input."""
         from cardiacmotion.slicerbridge import modulelogic
 
         existing = None
         if parameterNode.resultSegmentation:
             browser = modulelogic.browser_of(parameterNode.resultSegmentation)
             existing = browser.GetSequenceNode(parameterNode.resultSegmentation) if browser else None
-        seq, proxy = modulelogic.load_segmentation_result(context["output"], context["image"], context["browser"], existing)
+        seq, proxy = modulelogic.load_segmentation_result(context["output"], context["image"], context["browser"],
+                                                          existing, input_volume=parameterNode.inputVolume)
         parameterNode.resultSegmentation = proxy
 
     def startFunction(self, segContext):
-        """Start ``cardiacmotion function`` on the segmentation just loaded."""
-        from cardiacmotion.slicerbridge import runner
+        """Start ``cardiacmotion function`` on the segmentation just loaded (same work folder)."""
+        from cardiacmotion.slicerbridge import modulelogic, runner
 
-        functionJson = os.path.join(os.path.dirname(segContext["output"]), "function.json")
-        command = runner.function_command(segContext["output"], functionJson, segContext["paths"]["image"])
-        return runner.BackgroundJob(command).start(), {"kind": "function", "output": functionJson}
+        command, context = modulelogic.function_command_for(segContext)
+        return runner.BackgroundJob(command).start(), context
 
     def loadFunction(self, context) -> str:
         """Show the volume curves, function table and chart; returns the one-line summary."""
@@ -412,15 +451,11 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
         return _("EF {ef:.1f} %, EDV {edv:.1f} ml, ESV {esv:.1f} ml").format(
             ef=fn.get("lv_ef_pct", float("nan")), edv=fn.get("lv_edv_ml", float("nan")), esv=fn.get("lv_esv_ml", float("nan")))
 
-    def editedPhases(self, volumeNode, proxy) -> list:
+    def correctedPhases(self, parameterNode) -> list:
         """Phases whose segmentation differs from the engine's last result (what Re-propagate will use)."""
         from cardiacmotion.slicerbridge import modulelogic
 
-        browser = modulelogic.browser_of(proxy) if proxy else None
-        if browser is None:
-            return []
-        image, _browser = modulelogic.image_from_volume(volumeNode)
-        return modulelogic.edited_phases(browser.GetSequenceNode(proxy), image)
+        return modulelogic.corrected_phases_for(parameterNode.resultSegmentation, parameterNode.inputVolume)
 
     def selectPhaseFromPlot(self, volumeNode, pointIndex: int) -> int:
         from cardiacmotion.slicerbridge import modulelogic
@@ -435,7 +470,8 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
 
 
 class CardiacMotionSegmentationTest(ScriptedLoadableModuleTest):
-    """Runs the bridge's shared test bodies in Slicer's scene (the same bodies pytest runs on slicer-core)."""
+    """Runs the bridge's shared test bodies in Slicer's scene (the same bodies pytest runs on slicer-core, there
+    also with nibabel, pynrrd, OpenCV and torch made unimportable: the GUI side needs none of them)."""
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -445,13 +481,15 @@ class CardiacMotionSegmentationTest(ScriptedLoadableModuleTest):
         self.test_SequencesAndCorrections()
         self.setUp()
         self.test_ModuleLogicInputs()
+        self.setUp()
+        self.test_FrameTimesOfSlicerImports()
 
     def test_SequencesAndCorrections(self):
         ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
-        self.delayDisplay(_("Phantom cine into a sequence browser"))
-        case = selftest.make_case()
+        self.delayDisplay(_("Toy cine into a sequence browser"))
+        case = selftest.toy_mr_case()
         built = selftest.check_sequences(case)
         self.assertEqual(set(built["segment_names"]), {"LV cavity", "LV myocardium", "RV cavity"})
         slicer.mrmlScene.Clear()
@@ -461,20 +499,15 @@ class CardiacMotionSegmentationTest(ScriptedLoadableModuleTest):
 
     def test_ModuleLogicInputs(self):
         ensureEngineImportable()
-        from cardiacmotion.io import read_labels
-        from cardiacmotion.slicerbridge import selftest, sequences
+        from cardiacmotion.slicerbridge import selftest
 
-        case = selftest.make_case()
-        browser, seq, proxy = sequences.volume_sequence_from_cine(case.image, scene=slicer.mrmlScene)
-        segSeq, segProxy = sequences.segmentation_sequence_from_cine(case.labels, browser, scene=slicer.mrmlScene)
-        logic = CardiacMotionSegmentationLogic()
-        parameterNode = logic.getParameterNode()
-        parameterNode.inputVolume = proxy
-        parameterNode.seedSegmentation = segProxy
-        from cardiacmotion.slicerbridge import modulelogic
+        checked = selftest.check_module_inputs(workDirectory())
+        self.assertIn("--seed-phase", checked["command"])
+        self.delayDisplay(_("Test passed"))
 
-        context = modulelogic.prepare_segmentation(logic.workDirectory(), proxy, "segmentation", seed_node=segProxy)
-        seed = read_labels(context["paths"]["seed"])
-        self.assertTrue(seed.array.any())
-        self.assertIn("--progress", context["command"])
+    def test_FrameTimesOfSlicerImports(self):
+        ensureEngineImportable()
+        from cardiacmotion.slicerbridge import selftest
+
+        selftest.check_frame_times_of_slicer_imports()
         self.delayDisplay(_("Test passed"))

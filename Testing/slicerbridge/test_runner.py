@@ -71,7 +71,8 @@ def test_cancel_kills_the_process_tree(tmp_path):
         time.sleep(0.05)
     child = int(pid_file.read_text())
     job.cancel()
-    assert not job.running and job.cancelled
+    assert job.cancelled
+    job.wait(10)
     for _ in range(100):  # the grandchild goes too (reaped by init, so poll for its absence)
         try:
             os.kill(child, 0)
@@ -100,3 +101,31 @@ def test_inputs_written_for_the_cli(tmp_path):
     back = read_image(paths["image"])
     assert back.array.shape == case.image.array.shape and np.allclose(back.ijk_to_ras, case.image.ijk_to_ras, atol=1e-4)
     assert set(read_markups(paths["landmarks"])) == set(case.landmarks)
+
+
+def test_cancel_never_blocks_the_gui_and_still_kills_a_stubborn_engine():
+    """An engine that ignores SIGTERM: cancel returns at once, the watcher kills it after the grace time."""
+    script = textwrap.dedent("""
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print('{"progress": 0.1, "message": "started"}', flush=True)
+        time.sleep(60)
+    """)
+    job = runner.BackgroundJob([sys.executable, "-c", script], grace_s=1.0).start()
+    deadline = time.time() + 20
+    while not job.poll():
+        assert time.time() < deadline, "engine never started"
+        time.sleep(0.05)
+    t0 = time.time()
+    job.cancel()
+    assert time.time() - t0 < 0.5, "cancel blocked the caller"
+    assert job.wait(10) != 0 and job.cancelled
+
+
+def test_engine_output_reaches_the_log_panel():
+    script = "import sys; print('loading weights'); print('warning: slow', file=sys.stderr); sys.exit(3)"
+    job = runner.BackgroundJob([sys.executable, "-c", script]).start()
+    assert job.wait(30) == 3
+    job.drain()
+    assert set(job.new_log_lines()) == {"loading weights", "warning: slow"}
+    assert "warning: slow" in job.error_message()

@@ -173,7 +173,13 @@ def segment_number_node(view, scene=None, radius_mm: float = 10.0):
 def score_color_table(name: str = "Wall motion score", scene=None):
     """A colour table: 0 not assessed (grey), 1 normal, 2 hypokinetic, 3 akinetic, 4 dyskinetic."""
     scene = scene or headless.get_scene()
+    nodes = scene.GetNodesByClass("vtkMRMLColorTableNode")
+    for n in range(nodes.GetNumberOfItems()):  # one table per scene, shared by every scoring run
+        existing = nodes.GetItemAsObject(n)
+        if existing.GetAttribute("CardiacMotion.Role") == "bullseye colors":
+            return existing
     node = scene.AddNewNodeByClass("vtkMRMLColorTableNode", name)
+    node.SetAttribute("CardiacMotion.Role", "bullseye colors")
     node.SetTypeToUser()
     node.SetNumberOfColors(len(SCORE_COLORS))
     node.GetLookupTable().SetRange(0, len(SCORE_COLORS) - 1)
@@ -183,7 +189,11 @@ def score_color_table(name: str = "Wall motion score", scene=None):
 
 
 def bullseye_view(scene=None):
-    """The 3D view node (and its camera) the bullseye is shown in; created once per scene."""
+    """The 3D view node the bullseye is shown in (created once per scene), its camera looking face-on.
+
+    In Slicer the layout manager may have made the view (and the camera displayable manager a default
+    camera, looking from the front at the model's edge) before any scoring: the camera is set every time.
+    """
     import slicer
 
     scene = scene or headless.get_scene()
@@ -194,21 +204,45 @@ def bullseye_view(scene=None):
         view.SetLayoutName(VIEW_NAME)
         view.SetLayoutLabel("AHA")
         view.SetName("View" + VIEW_NAME)
-        view.SetBoxVisible(False)
-        view.SetAxisLabelsVisible(False)
-        view.SetBackgroundColor(1.0, 1.0, 1.0)
-        view.SetBackgroundColor2(1.0, 1.0, 1.0)
-        view.SetOrientationMarkerType(view.OrientationMarkerTypeNone)
-        view.SetRenderMode(view.Orthographic)
         scene.AddNode(view)
+    view.SetBoxVisible(False)
+    view.SetAxisLabelsVisible(False)
+    view.SetBackgroundColor(1.0, 1.0, 1.0)
+    view.SetBackgroundColor2(1.0, 1.0, 1.0)
+    view.SetOrientationMarkerType(view.OrientationMarkerTypeNone)
+    view.SetRenderMode(view.Orthographic)
+    face_on_camera(view, scene)
+    return view
+
+
+def face_on_camera(view, scene=None) -> list:
+    """Point every camera of ``view`` at the bullseye plane from +z (created when the view has none yet).
+
+    Returns:
+        the camera nodes set.
+    """
+    scene = scene or headless.get_scene()
+    layout_name = view.GetLayoutName() or VIEW_NAME
+    cameras = []
+    nodes = scene.GetNodesByClass("vtkMRMLCameraNode")
+    for n in range(nodes.GetNumberOfItems()):
+        camera = nodes.GetItemAsObject(n)
+        if camera.GetLayoutName() == layout_name:
+            cameras.append(camera)
+    if not cameras:
         camera = scene.AddNewNodeByClass("vtkMRMLCameraNode", "Camera" + VIEW_NAME)
-        camera.SetLayoutName(VIEW_NAME)
+        camera.SetLayoutName(layout_name)
+        cameras.append(camera)
+    for camera in cameras:
+        was = camera.StartModify()
         camera.SetPosition(0.0, 0.0, 200.0)
         camera.SetFocalPoint(0.0, 0.0, 0.0)
         camera.SetViewUp(0.0, 1.0, 0.0)
         camera.SetParallelProjection(True)
         camera.SetParallelScale(48.0)
-    return view
+        camera.EndModify(was)
+        camera.ResetClippingRange()
+    return cameras
 
 
 def bullseye_model(scores: Mapping, name: str = "AHA bullseye", scene=None):

@@ -94,10 +94,10 @@ def segment_command(
     cmd = [python or python_executable(), "-m", "cardiacmotion", "segment", str(image), "-o", str(output)]
     if seed is not None:
         cmd += ["--seed", str(seed)]
-        if seed_phase is not None:
-            cmd += ["--seed-phase", str(int(seed_phase))]
     if landmarks is not None:
         cmd += ["--landmarks", str(landmarks)]
+    if seed_phase is not None:  # the phase of a one-phase seed, or the frame the landmarks were placed on
+        cmd += ["--seed-phase", str(int(seed_phase))]
     cmd += ["--modality", modality, "--method", method, "--device", device, "--progress", "json"]
     return cmd
 
@@ -157,24 +157,39 @@ def write_inputs(folder: os.PathLike, image: Cine, seed: Optional[Cine] = None,
 
 @dataclass
 class BackgroundJob:
-    """A CLI run in its own process group; stdout parsed as progress lines by a reader thread."""
+    """A CLI run in its own process group; stdout parsed as progress lines by a reader thread.
+
+    Every other line the engine prints (stdout and stderr) is kept for the module's log panel
+    (:meth:`new_log_lines`). On Windows the child gets no console window (the flags Slicer's
+    ``launchConsoleProcess`` uses) and its own process group, so Cancel can take the whole tree down;
+    ``launchConsoleProcess`` itself cannot start a new session on Linux/macOS, which the tree kill needs.
+    """
 
     command: list
     env: Optional[dict] = None
     process: Optional[subprocess.Popen] = None
     events: "queue.Queue" = field(default_factory=queue.Queue)
     stderr_lines: list = field(default_factory=list)
+    log: "queue.Queue" = field(default_factory=queue.Queue)
     device: Optional[str] = None
     cancelled: bool = False
+    grace_s: float = 3.0
 
     def start(self) -> "BackgroundJob":
         env = engine_environment(self.env)
-        kwargs = {"start_new_session": True} if os.name != "nt" else {
-            "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+        if os.name == "nt":
+            info = subprocess.STARTUPINFO()  # type: ignore[attr-defined]
+            info.dwFlags = 1  # STARTF_USESHOWWINDOW
+            info.wShowWindow = 0  # SW_HIDE
+            kwargs = {"startupinfo": info, "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+        else:
+            kwargs = {"start_new_session": True}
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        bufsize=1, env=env, **kwargs)
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+                                        bufsize=1, env=env, errors="replace", **kwargs)
+        self._readers = [threading.Thread(target=self._read_stdout, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
         return self
 
     def _read_stdout(self) -> None:
@@ -182,10 +197,13 @@ class BackgroundJob:
             event = parse_progress_line(line)
             if event is not None:
                 self.events.put(event)
+            elif line.strip():
+                self.log.put(line.rstrip("\n"))
 
     def _read_stderr(self) -> None:
         for line in self.process.stderr:
             self.stderr_lines.append(line.rstrip("\n"))
+            self.log.put(line.rstrip("\n"))
 
     def poll(self) -> list:
         """New progress events since the last call (never blocks); remembers the device when named."""
@@ -200,6 +218,15 @@ class BackgroundJob:
             out.append(event)
         return out
 
+    def new_log_lines(self) -> list:
+        """Engine output lines (not progress) since the last call, for the log panel (never blocks)."""
+        out = []
+        while True:
+            try:
+                out.append(self.log.get_nowait())
+            except queue.Empty:
+                return out
+
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -208,29 +235,48 @@ class BackgroundJob:
     def returncode(self) -> Optional[int]:
         return None if self.process is None else self.process.poll()
 
+    def drain(self, timeout: float = 2.0) -> None:
+        """Wait (briefly) until the reader threads have read everything the finished process wrote."""
+        for reader in getattr(self, "_readers", []):
+            reader.join(timeout)
+
     def error_message(self) -> str:
         """The CLI's one-line reason (last ``cardiacmotion: ...`` line on stderr), or a generic one."""
+        self.drain()
         for line in reversed(self.stderr_lines):
             if line.startswith("cardiacmotion:"):
                 return line.split(":", 1)[1].strip()
-        return f"the engine stopped with exit code {self.returncode}"
+        tail = [ln for ln in self.stderr_lines if ln.strip()][-3:]
+        detail = (": " + " | ".join(tail)) if tail else ""
+        return f"the engine stopped with exit code {self.returncode}{detail}"
 
-    def cancel(self, timeout: float = 5.0) -> None:
-        """Kill the whole process tree (the CLI and anything it started)."""
+    def cancel(self) -> None:
+        """Stop the whole process tree without blocking the caller (the GUI thread).
+
+        The tree is asked to terminate; a watcher thread kills it if it is still there after ``grace_s``.
+        """
         if self.process is None or self.process.poll() is not None:
             return
         self.cancelled = True
         if os.name == "nt":
-            subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)], capture_output=True)
-        else:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.process.wait(timeout)
+            subprocess.Popen(["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        threading.Thread(target=self._kill_after_grace, daemon=True).start()
+
+    def _kill_after_grace(self) -> None:
+        try:
+            self.process.wait(self.grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # the group may outlive its leader: kill what is left either way
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def wait(self, timeout: Optional[float] = None) -> int:
         return self.process.wait(timeout)

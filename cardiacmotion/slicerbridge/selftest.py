@@ -229,3 +229,144 @@ def render_case(case: BridgeCase, folder: str | os.PathLike, size: tuple = (256,
     from cardiacmotion.slicerbridge import render
 
     return render.render_analysis(folder, case.image, case.labels, case.landmarks, case.function, case.scores, size=size)
+
+
+def _read_seed_segmentation(path, grid: Cine) -> np.ndarray:
+    """A ``.seg.nrrd`` read back with Slicer's segmentation storage node, as labels on ``grid``."""
+    import slicer
+
+    from cardiacmotion.slicerbridge import sequences
+
+    scene = headless.get_scene()
+    node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seed read back")
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(path))
+    try:
+        assert storage.ReadData(node), f"Slicer could not read {path}"
+        return sequences.labels_from_segmentation(node, grid)
+    finally:
+        scene.RemoveNode(node)
+
+
+def check_module_inputs(workdir: str | os.PathLike) -> dict:
+    """What Apply writes for the engine, read back with Slicer's own storage nodes (no engine package)."""
+    from cardiacmotion.slicerbridge import landmarks as lm, modulelogic, sequences
+
+    case = toy_mr_case(phases=5, slices=3, size=32)
+    scene = headless.get_scene()
+    browser, seq, proxy = sequences.volume_sequence_from_cine(case.image, scene=scene)
+    _seg_seq, seg_proxy = sequences.segmentation_sequence_from_cine(case.labels, browser, scene=scene)
+    sequences.select_phase(browser, 2)
+    context = modulelogic.prepare_segmentation(Path(workdir) / "seg", proxy, "segmentation", seed_node=seg_proxy)
+    command = context["command"]
+    assert command[command.index("--seed-phase") + 1] == "2", "the seed is the frame shown"
+    seed = _read_seed_segmentation(context["paths"]["seed"], case.image)
+    assert np.array_equal(seed, case.labels.array[2]), "seed labels written through the segmentation storage node"
+    _b, image_seq, _p = modulelogic.read_cine_sequence(context["paths"]["image"], "written", scene=scene)
+    written = sequences.cine_from_volume_sequence(image_seq)
+    assert np.allclose(written.array, case.image.array), "image voxels written through the sequence storage node"
+    assert np.allclose(written.frame_times_ms, case.image.frame_times_ms), "frame times in ms"
+    sequences.select_phase(browser, 3)
+    points = lm.create_landmarks_node("MR", case.landmarks, scene=scene)
+    context_lm = modulelogic.prepare_segmentation(Path(workdir) / "lm", proxy, "landmarks", landmarks_node=points)
+    cmd = context_lm["command"]
+    assert cmd[cmd.index("--seed-phase") + 1] == "3", "landmarks are placed on the frame shown"
+    return {"command": command, "landmarks_command": cmd}
+
+
+def check_frame_times_of_slicer_imports() -> dict:
+    """Sequences shaped like Slicer's DICOM imports give frame times in ms (MR: frame numbers + trigger times;
+    echo: seconds); frame numbers with nothing to time them by are refused until the user gives the timing."""
+    import slicer
+
+    from cardiacmotion.slicerbridge import cineinfo, sequences
+
+    scene = headless.get_scene()
+    case = toy_mr_case(phases=4, slices=2, size=16)
+
+    def imported(values, name, unit, attributes=None):
+        seq = scene.AddNewNodeByClass("vtkMRMLSequenceNode", name)
+        seq.SetIndexName(name)
+        seq.SetIndexUnit(unit)
+        for t, value in enumerate(values):
+            vol = slicer.vtkMRMLScalarVolumeNode()
+            vol.SetIJKToRASMatrix(sequences._vtk_matrix(case.image.ijk_to_ras))
+            vol.SetAndObserveImageData(sequences._image_data(case.image.array[t]))
+            seq.SetDataNodeAtValue(vol, value)
+        for key, value in (attributes or {}).items():
+            seq.SetAttribute(key, value)
+        return seq
+
+    trigger = [0.0, 37.5, 75.0, 112.5]
+    mr = imported(["0", "1", "2", "3"], "", "", {"MultiVolume.FrameLabels": ",".join(str(t) for t in trigger),
+                                                "MultiVolume.FrameIdentifyingDICOMTagName": "TriggerTime",
+                                                "MultiVolume.FrameIdentifyingDICOMTagUnits": "ms"})
+    assert np.allclose(cineinfo.frame_times_ms(mr)[0], trigger), "DICOM MR: trigger times, not frame numbers"
+    echo = imported(["0", "0.02", "0.04", "0.06"], "time", "s")
+    assert np.allclose(cineinfo.frame_times_ms(echo)[0], [0, 20, 40, 60]), "DICOM echo: seconds to ms"
+    bare = imported(["0", "1", "2", "3"], "", "")
+    try:
+        cineinfo.frame_times_ms(bare)
+    except cineinfo.FrameTimesUnknown:
+        pass
+    else:
+        raise AssertionError("frame numbers alone must not be taken as times")
+    cineinfo.set_frame_interval(bare, cineinfo.parse_timing_answer("800", 4))
+    assert np.allclose(cineinfo.frame_times_ms(bare)[0], [0, 200, 400, 600]), "RR interval over the frames"
+    return {"mr": trigger}
+
+
+def check_scores_into_bullseye(workdir: str | os.PathLike) -> dict:
+    """Scores into the table and bullseye twice: same scores read back, no node left over, camera face-on."""
+    import json
+
+    from cardiacmotion.slicerbridge import bullseye, modulelogic
+
+    case = toy_mr_case(phases=4, slices=2, size=16)
+    scene = headless.get_scene()
+    path = Path(workdir) / "scores.json"
+    path.write_text(json.dumps(case.scores))
+    shown = modulelogic.load_scores_result(path, scene=scene)
+    nodes_first = scene.GetNumberOfNodes()
+    again = modulelogic.load_scores_result(path, scene=scene)
+    nodes_again = scene.GetNumberOfNodes()
+    expected = {int(s["id"]): int(s["score"]) for s in case.scores["segments"]}
+    got = bullseye.scores_from_model(again["model"])
+    assert {k: got[k] for k in expected} == expected and len(got) == 17, "bullseye scalars"
+    assert shown["model"].GetScene() is None, "the first run's model was replaced"
+    assert nodes_first == nodes_again, f"a second scoring left {nodes_again - nodes_first} extra node(s)"
+    assert camera_faces_bullseye(scene), "bullseye camera not face-on"
+    return {"nodes_first": nodes_first, "nodes_again": nodes_again}
+
+
+def camera_faces_bullseye(scene=None) -> bool:
+    """True when every camera of the bullseye view looks straight down -z with +y up."""
+    from cardiacmotion.slicerbridge.bullseye import VIEW_NAME
+
+    scene = scene or headless.get_scene()
+    cameras = [scene.GetNodesByClass("vtkMRMLCameraNode").GetItemAsObject(n)
+               for n in range(scene.GetNodesByClass("vtkMRMLCameraNode").GetNumberOfItems())]
+    cameras = [c for c in cameras if c.GetLayoutName() == VIEW_NAME]
+    if not cameras:
+        return False
+    for camera in cameras:
+        direction = np.subtract(camera.GetFocalPoint(), camera.GetPosition())
+        direction /= np.linalg.norm(direction)
+        if not (np.allclose(direction, [0, 0, -1], atol=1e-6) and np.allclose(camera.GetViewUp(), [0, 1, 0], atol=1e-6)):
+            return False
+    return True
+
+
+def check_scoring_inputs(workdir: str | os.PathLike) -> dict:
+    """What Scoring's Apply writes: image, 4D labels and landmarks through Slicer's storage nodes."""
+    from cardiacmotion.slicerbridge import landmarks as lm, modulelogic, slicerio, sequences
+
+    case = toy_mr_case(phases=4, slices=2, size=24)
+    scene = headless.get_scene()
+    browser, _seq, proxy = sequences.volume_sequence_from_cine(case.image, scene=scene)
+    seg_seq, _seg_proxy = sequences.segmentation_sequence_from_cine(case.labels, browser, scene=scene)
+    points = lm.create_landmarks_node(case.image.modality, case.landmarks, scene=scene)
+    context = modulelogic.prepare_scoring(workdir, proxy, seg_seq, points)
+    labels, _ijk = slicerio.read_label_sequence(context["paths"]["seed"])
+    assert np.array_equal(labels, case.labels.array), "4D labels written through the sequence storage node"
+    return context

@@ -97,8 +97,9 @@ def volume_sequence_from_cine(image: Cine, name: str = "Cine", scene=None):
     _update_proxies(browser)
     proxy = browser.GetProxyNode(seq)
     proxy.SetName(name)
-    proxy.SetAttribute("CardiacMotion.Modality", image.modality)
-    proxy.SetAttribute("CardiacMotion.View", image.view)
+    from cardiacmotion.slicerbridge import cineinfo
+
+    cineinfo.remember(seq, image.modality, image.view)  # on the sequence: browsing rewrites the proxy
     return browser, seq, proxy
 
 
@@ -167,6 +168,10 @@ def segmentation_sequence_from_cine(labels: Cine, browser, name: str = "Segmenta
     if master is not None and master.GetNumberOfDataNodes() != labels.phases:
         raise InputError(f"the segmentation has {labels.phases} phases, the image {master.GetNumberOfDataNodes()}")
     seq = _new_sequence(scene, f"{name} sequence")
+    if master is not None:  # the result is indexed like the cine it belongs to
+        seq.SetIndexName(master.GetIndexName())
+        seq.SetIndexUnit(master.GetIndexUnit())
+        seq.SetIndexType(master.GetIndexType())
     for t in range(labels.phases):
         seg_node = slicer.vtkMRMLSegmentationNode()
         seg_node.SetName(f"{name} {t}")
@@ -178,7 +183,7 @@ def segmentation_sequence_from_cine(labels: Cine, browser, name: str = "Segmenta
     _update_proxies(browser)
     proxy = browser.GetProxyNode(seq)
     proxy.SetName(name)
-    proxy.SetAttribute("CardiacMotion.Modality", labels.modality)
+    seq.SetAttribute("CardiacMotion.Modality", labels.modality)
     if proxy.GetDisplayNode() is None:
         proxy.CreateDefaultDisplayNodes()
     from cardiacmotion.slicerbridge.bullseye import keep_out_of_bullseye_view
@@ -209,10 +214,17 @@ def select_phase(browser, phase: int) -> None:
 
 
 def cine_from_volume_sequence(seq, modality: str = "MR", view: str = "SAX") -> Cine:
-    """Read a volume sequence back into a :class:`Cine` (index values are frame times in ms)."""
+    """Read a volume sequence back into a :class:`Cine` (frame times from the index and its unit).
+
+    Raises:
+        cardiacmotion.slicerbridge.cineinfo.FrameTimesUnknown: frame numbers only and nothing to time them by.
+    """
     import vtk
 
-    arrays, times = [], []
+    from cardiacmotion.slicerbridge import cineinfo
+
+    arrays = []
+    times, _source = cineinfo.frame_times_ms(seq)
     ijk = None
     for t in range(seq.GetNumberOfDataNodes()):
         vol = seq.GetNthDataNode(t)
@@ -220,41 +232,41 @@ def cine_from_volume_sequence(seq, modality: str = "MR", view: str = "SAX") -> C
         vol.GetIJKToRASMatrix(m)
         ijk = _numpy_matrix(m) if ijk is None else ijk
         arrays.append(_array(vol.GetImageData()))
-        try:
-            times.append(float(seq.GetNthIndexValue(t)))
-        except ValueError:
-            times.append(float(t))
     if not arrays:
         raise InputError("the volume sequence is empty")
     return Cine(np.stack(arrays), ijk, np.asarray(times), modality=modality, view=view)
 
 
 def labels_from_segmentation(seg_node, image: Cine, modality: Optional[str] = None) -> np.ndarray:
-    """One segmentation node -> uint8 labels ``[k, j, i]`` on ``image``'s grid (labels by segment name)."""
+    """One segmentation node -> uint8 labels ``[k, j, i]`` on ``image``'s grid.
+
+    Segments are recognised by name, terminology or, with Segment Editor's default names, by order
+    (:func:`cardiacmotion.slicerbridge.seedsegments.segment_labels`).
+    """
     import slicer
 
     modality = modality or image.modality
     reference = _oriented_labelmap(np.zeros(image.array.shape[1:], np.uint8), image.ijk_to_ras)
     out = np.zeros(image.array.shape[1:], np.uint8)
     segmentation = seg_node.GetSegmentation()
-    by_name = {spec.name: spec for spec in segment_specs(modality)}
-    for n in range(segmentation.GetNumberOfSegments()):
-        seg_id = segmentation.GetNthSegmentID(n)
+    if segmentation.GetNumberOfSegments() == 0:
+        return out
+    from cardiacmotion.slicerbridge.seedsegments import segment_labels
+
+    labels_of, _notes = segment_labels(segmentation, modality)
+    for seg_id, label in labels_of.items():
         segment = segmentation.GetSegment(seg_id)
-        spec = by_name.get(segment.GetName())
-        if spec is None:
-            continue  # a segment the user added that has no label of its own
         binary = slicer.vtkOrientedImageData()
         slicer.vtkSlicerSegmentationsModuleLogic.GetSegmentBinaryLabelmapRepresentation(seg_node, seg_id, binary, False)
         if binary.IsEmpty():
             continue
         resampled = slicer.vtkOrientedImageData()
         slicer.vtkOrientedImageDataResample.ResampleOrientedImageToReferenceOrientedImage(
-            binary, reference, resampled, False, True
-        )
+            binary, reference, resampled, False, False
+        )  # no padding: a segment painted beyond the grid is cut to it, the array keeps the grid's shape
         # a shared labelmap comes back whole: this segment is the voxels carrying its label value
         mask = _array(resampled) == segment.GetLabelValue()
-        out[mask] = spec.label
+        out[mask] = label
     return out
 
 
