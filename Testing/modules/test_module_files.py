@@ -114,22 +114,46 @@ def test_module_has_template_shape(name):
         assert (ROOT / name / resource).is_file(), resource
 
 
-@pytest.mark.parametrize("name", MODULES)
-def test_engine_importable_from_additional_module_path(tmp_path, name):
-    """Exec the module's own ensureEngineImportable in a clean interpreter, as Slicer would run the file."""
-    tree = ast.parse(_module_source(name))
+LIB = ROOT / "CardiacMotionSegmentation" / "CardiacMotionLib" / "__init__.py"
+
+
+@pytest.mark.parametrize("layout", ["source checkout", "built"])
+def test_engine_importable_from_the_shared_lib(tmp_path, layout):
+    """Exec CardiacMotionLib's ensureEngineImportable in a clean interpreter, from the source tree (module
+    folders as additional module paths) and from a build tree (Lib beside the engine in qt-scripted-modules)."""
+    tree = ast.parse(LIB.read_text())
     func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "ensureEngineImportable")
+    if layout == "built":
+        scripted = tmp_path / "qt-scripted-modules"
+        (scripted / "CardiacMotionLib").mkdir(parents=True)
+        (scripted / "cardiacmotion").symlink_to(ROOT / "cardiacmotion")
+        lib_file, expected = scripted / "CardiacMotionLib" / "__init__.py", scripted
+    else:
+        lib_file, expected = LIB, ROOT
     code = "import os, sys\n" + ast.unparse(func) + textwrap.dedent(f"""
         sys.path = [p for p in sys.path if os.path.abspath(p or os.getcwd()) != {str(ROOT)!r}]
-        __file__ = {str(ROOT / name / (name + '.py'))!r}
+        # a development install of the engine would answer first: Slicer has none
+        sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+        __file__ = {str(lib_file)!r}
         ensureEngineImportable()
         import cardiacmotion
-        print(os.path.dirname(os.path.dirname(cardiacmotion.__file__)))
+        print(os.path.dirname(os.path.dirname(os.path.abspath(cardiacmotion.__file__))))
     """)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert Path(out.stdout.strip()) == ROOT
+    assert Path(out.stdout.strip()) == expected
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_modules_share_one_helper_listed_in_cmake(name):
+    """No module keeps its own sys.path code: both import CardiacMotionLib, which the CMake script installs."""
+    src = _module_source(name)
+    assert "from CardiacMotionLib import" in src and "sys.path" not in src
+    tree = ast.parse(src)
+    assert not [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "ensureEngineImportable"]
+    cmake = (ROOT / "CardiacMotionSegmentation" / "CMakeLists.txt").read_text()
+    assert "CardiacMotionLib/__init__.py" in cmake
 
 
 def test_extension_metadata():

@@ -144,11 +144,16 @@ def write_seed_segmentation(labels: np.ndarray, ijk_to_ras: np.ndarray, modality
     """
     import slicer
 
-    from cardiacmotion.slicerbridge.sequences import _fill_segmentation
+    from cardiacmotion.slicerbridge.sequences import _fill_segmentation, _oriented_labelmap
 
     path = Path(path)
+    labels = np.asarray(labels, dtype=np.uint8)
     seg = slicer.vtkMRMLSegmentationNode()
-    _fill_segmentation(seg, np.asarray(labels, dtype=np.uint8), ijk_to_ras, modality)
+    _fill_segmentation(seg, labels, ijk_to_ras, modality)
+    # written on the whole image grid (Slicer would crop to the painted extent otherwise)
+    grid = slicer.vtkSegmentationConverter.SerializeImageGeometry(_oriented_labelmap(labels * 0, ijk_to_ras))
+    seg.GetSegmentation().SetConversionParameter(
+        slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName(), grid)
     storage = slicer.vtkMRMLSegmentationStorageNode()
     storage.SetFileName(str(path))
     storage.SetUseCompression(True)
