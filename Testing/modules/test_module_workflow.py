@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cardiacmotion.io import read_image, write_image
-from cardiacmotion.slicerbridge import deps, jobs, landmarks as lm, modulelogic, runner, selftest, sequences
+from cardiacmotion.slicerbridge import landmarks as lm, modulelogic, runner, selftest, sequences
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_failed_run_turns_cancel_back_into_apply(tmp_path):
     """Defect 1: tryWithErrorDisplay re-raises, so the refresh after it never ran and the button kept saying
     Cancel. The slot frees itself and refreshes the state even when the result handler raises."""
+    from cardiacmotion.slicerbridge import jobs
+
     states = []
     slot = jobs.JobSlot(on_state_changed=lambda: states.append(jobs.button_state(slot.running, ready=True)))
     work = tmp_path / "CardiacMotion-run"
@@ -61,11 +63,12 @@ def test_create_landmarks_follow_the_detected_modality(echo_cine):
     assert again is node and not created_again
 
 
-def test_landmark_seed_sends_the_frame_it_was_placed_on(tmp_path, echo_cine):
+def test_landmark_seed_sends_the_frame_it_was_placed_on(tmp_path, scene):
     """Defect 4: landmarks placed on frame 3 seed frame 3 (--seed-phase), not frame 0."""
-    case, browser, seq, proxy = echo_cine
+    case = selftest.toy_mr_case(phases=5, slices=2, size=24)
+    browser, seq, proxy = sequences.volume_sequence_from_cine(case.image)
     sequences.select_phase(browser, 3)
-    node = lm.create_landmarks_node("US", case.landmarks)
+    node = lm.create_landmarks_node("MR", case.landmarks)
     ctx = modulelogic.prepare_segmentation(tmp_path, proxy, "landmarks", landmarks_node=node)
     cmd = ctx["command"]
     assert cmd[cmd.index("--seed-phase") + 1] == "3"
@@ -114,8 +117,7 @@ def test_load_cine_file_on_a_stock_slicer(tmp_path):
         from cardiacmotion.slicerbridge import headless, modulelogic
         headless.get_scene(fresh=True)
         for name in ("cine.seq.nrrd", "patient7.nii.gz"):
-            browser, seq, proxy = modulelogic.load_cine_file({str(tmp_path)!r} + "/" + name, "mr",
-                                                             workdir={str(tmp_path)!r})
+            browser, seq, proxy = modulelogic.load_cine_file({str(tmp_path)!r} + "/" + name, "mr")
             image, _ = modulelogic.image_from_volume(proxy)
             assert seq.GetNumberOfDataNodes() == 4 and image.modality == "MR", name
             assert np.allclose(image.frame_times_ms, {case.image.frame_times_ms.tolist()!r}), image.frame_times_ms
@@ -188,6 +190,8 @@ def test_corrections_are_found_and_shown_before_repropagating(tmp_path, scene):
 
 def test_one_install_question_with_a_torch_version_check():
     """Everything the engine process lacks is listed in one question; an old torch is upgraded."""
+    from cardiacmotion.slicerbridge import deps
+
     plan = deps.install_plan(find_spec=lambda name: None if name == "nibabel" else object(),
                              version_of=lambda name: "1.13.1")
     assert plan["torch"] == "upgrade" and plan["pip"] == ["nibabel"]

@@ -10,7 +10,7 @@ import pytest
 
 from cardiacmotion.errors import InputError
 from cardiacmotion.io import read_image
-from cardiacmotion.slicerbridge import bullseye, cineinfo, headless, modulelogic, render, selftest, sequences
+from cardiacmotion.slicerbridge import bullseye, headless, modulelogic, render, selftest, sequences
 
 
 def _echo_cine():
@@ -76,6 +76,8 @@ def test_frame_times_of_cines_loaded_by_slicer(scene, tmp_path):
     written = read_image(ctx["paths"]["image"])
     assert np.allclose(written.frame_times_ms, [0, 25, 50, 75, 100]) and written.modality == "US"
 
+    from cardiacmotion.slicerbridge import cineinfo
+
     bare_seq, bare_proxy = _dicom_like_sequence(scene, case.image, ["0", "1", "2", "3"], "", "")
     with pytest.raises(cineinfo.FrameTimesUnknown):
         modulelogic.prepare_segmentation(tmp_path / "bare", bare_proxy, "landmarks", landmarks_node=node)
@@ -108,6 +110,15 @@ def _layout_made_view_and_camera(scene):
     window.Finalize()
 
 
+def _faces_bullseye(scene) -> bool:
+    cameras = [scene.GetNodesByClass("vtkMRMLCameraNode").GetItemAsObject(n)
+               for n in range(scene.GetNodesByClass("vtkMRMLCameraNode").GetNumberOfItems())]
+    cameras = [c for c in cameras if c.GetLayoutName() == bullseye.VIEW_NAME]
+    looks = [np.subtract(c.GetFocalPoint(), c.GetPosition()) for c in cameras]
+    return bool(cameras) and all(np.allclose(d / np.linalg.norm(d), [0, 0, -1], atol=1e-6) and
+                                 np.allclose(c.GetViewUp(), [0, 1, 0], atol=1e-6) for c, d in zip(cameras, looks))
+
+
 def test_bullseye_face_on_after_layout_shown_first(scene, tmp_path):
     """Defect 9: the view and its default camera (looking from the front, edge-on at the bullseye plane)
     exist before scoring; scoring still shows the bullseye face-on. The offscreen screenshot is the golden
@@ -116,11 +127,11 @@ def test_bullseye_face_on_after_layout_shown_first(scene, tmp_path):
     if not ok:
         pytest.skip(f"no offscreen rendering here: {reason}")
     _layout_made_view_and_camera(scene)
-    assert not selftest.camera_faces_bullseye(scene), "the layout's default camera is edge-on"
+    assert not _faces_bullseye(scene), "the layout's default camera is edge-on"
     case = selftest.toy_mr_case(phases=4, slices=2, size=16)
     (tmp_path / "scores.json").write_text(json.dumps(case.scores))
     shown = modulelogic.load_scores_result(tmp_path / "scores.json")
-    assert selftest.camera_faces_bullseye(scene)
+    assert _faces_bullseye(scene)
     rgb = render.render_bullseye_view(shown["model"])
     coloured = (np.abs(rgb.astype(int) - 255).sum(axis=2) > 60)
     rows, cols = np.nonzero(coloured[:, : int(rgb.shape[1] * 0.75)])  # the disc, left of the legend

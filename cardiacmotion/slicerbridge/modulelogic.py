@@ -159,12 +159,18 @@ def load_cine_file(path: os.PathLike, modality: str = "auto", scene=None, workdi
         return read_cine_sequence(path, name, modality, scene)
     import tempfile
 
+    from cardiacmotion.slicerbridge.jobs import remove_workdir
+
     folder = Path(workdir or tempfile.mkdtemp(prefix="CardiacMotion-"))
     output = folder / f"{name}.seq.nrrd"
-    job = runner.BackgroundJob(conversion_command(path, output, modality)).start()
-    if job.wait() != 0:
-        raise InputError(job.error_message())
-    return read_cine_sequence(output, name, modality, scene)
+    try:
+        job = runner.BackgroundJob(conversion_command(path, output, modality)).start()
+        if job.wait() != 0:
+            raise InputError(job.error_message())
+        return read_cine_sequence(output, name, modality, scene)  # read into memory: the file may go
+    finally:
+        if workdir is None:
+            remove_workdir(str(folder))
 
 
 def cine_name(path: os.PathLike) -> str:
