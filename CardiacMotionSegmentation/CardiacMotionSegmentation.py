@@ -197,11 +197,18 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             if not modulelogic.needs_engine_to_read(path):
                 self.showCine(self.logic.readCine(path, modality))
                 return
-            # NIfTI, DICOM files, AVI/MP4, MHD: the engine reads them in the background into a .seq.nrrd
+            # a DICOM file, AVI/MP4, MHD: the engine reads them in the background into a .seq.nrrd
+            spacing = None
+            if modulelogic.needs_pixel_spacing(path):
+                answer = qt.QInputDialog.getText(slicer.util.mainWindow(), _("Pixel spacing"),
+                                                 _("A video has no pixel size. Pixel spacing in mm:"))
+                if not answer:
+                    return
+                spacing = float(answer)
             ensureEngineDependencies(needTorch=False)
             workdir = workDirectory()
             output = f"{workdir}/{modulelogic.cine_name(path)}.seq.nrrd"
-            job = runner.BackgroundJob(modulelogic.conversion_command(path, output, modality)).start()
+            job = runner.BackgroundJob(modulelogic.conversion_command(path, output, modality, spacing)).start()
             self.startPolling(job, {"kind": "convert", "output": output, "workdir": workdir, "modality": modality},
                               _("Reading the cine..."))
 
@@ -303,8 +310,11 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
                     return
                 job, context = self.logic.startSegmentation(self._parameterNode, seedSource)
             self.ui.logTextEdit.clear()
-            appendLog(self.ui.logTextEdit, [" ".join(context["command"]), _("Frame times: {source}").format(
-                source=context["frame_time_source"])] + ([context["notes"]] if context.get("notes") else []))
+            appendLog(self.ui.logTextEdit, [" ".join(context["command"]),
+                                            _("Modality {modality}, view {view}; frame times from {source}").format(
+                                                modality=context["modality"], view=context["view"],
+                                                source=context["frame_time_source"])]
+                      + ([_("Seed segments: {notes}").format(notes=context["notes"])] if context.get("notes") else []))
             self.startPolling(job, context, _("Starting the engine..."))
 
     def startPolling(self, job, context, status: str) -> None:

@@ -107,11 +107,19 @@ def _run_blocked(body: str, tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_load_cine_file_on_a_stock_slicer(tmp_path):
-    """Defect 7: with nibabel, pynrrd, OpenCV and torch unimportable in the GUI process, a .seq.nrrd loads
-    through Slicer's storage node and a NIfTI through the engine process (which has them)."""
+    """Defect 7: with nibabel, pynrrd, OpenCV and torch unimportable in the GUI process, .seq.nrrd and 4D NIfTI
+    load through Slicer's storage node, and an AVI echo through the engine process (which has them)."""
+    import cv2
+
     case = selftest.toy_mr_case(phases=4, slices=2, size=24)
     write_image(case.image, tmp_path / "cine.seq.nrrd")
     write_image(case.image, tmp_path / "patient7.nii.gz")
+    video = cv2.VideoWriter(str(tmp_path / "echo.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (32, 24))
+    for t in range(5):
+        frame = np.full((24, 32, 3), 40 + 30 * t, np.uint8)
+        video.write(frame)
+    video.release()
+    np.save(tmp_path / "voxels.npy", case.image.array)
     out = _run_blocked(f"""
         import numpy as np
         from cardiacmotion.slicerbridge import headless, modulelogic
@@ -121,7 +129,12 @@ def test_load_cine_file_on_a_stock_slicer(tmp_path):
             image, _ = modulelogic.image_from_volume(proxy)
             assert seq.GetNumberOfDataNodes() == 4 and image.modality == "MR", name
             assert np.allclose(image.frame_times_ms, {case.image.frame_times_ms.tolist()!r}), image.frame_times_ms
+            assert np.allclose(image.array, np.load({str(tmp_path / "voxels.npy")!r}), atol=1e-3), name
         assert proxy.GetName() == "patient7"
+        browser, seq, proxy = modulelogic.load_cine_file({str(tmp_path / "echo.avi")!r}, "echo", spacing=0.3)
+        image, _ = modulelogic.image_from_volume(proxy)
+        assert image.modality == "US" and image.array.shape == (5, 1, 24, 32), image.array.shape
+        assert np.allclose(image.frame_times_ms, [0, 40, 80, 120, 160]) and np.allclose(image.spacing[:2], 0.3)
     """, tmp_path)
     assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-3000:]
 

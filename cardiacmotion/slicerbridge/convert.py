@@ -16,6 +16,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("image", help="NIfTI, DICOM file or folder, AVI/MP4, MHD or NRRD")
     parser.add_argument("output", help="the .seq.nrrd to write")
     parser.add_argument("--modality", default="auto", help="auto|mr|echo")
+    parser.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     args = parser.parse_args(argv)
     from cardiacmotion.cine import optional_modality
     from cardiacmotion.errors import CardiacMotionError
@@ -24,7 +25,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if not args.output.lower().endswith(".seq.nrrd"):
             raise CardiacMotionError(f"the output must be a .seq.nrrd: {args.output}")
-        cine = read_image(args.image, modality=optional_modality(args.modality))
+        cine = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
         write_image(cine, args.output)
     except (CardiacMotionError, OSError) as exc:
         print(f"cardiacmotion: {exc}", file=sys.stderr)

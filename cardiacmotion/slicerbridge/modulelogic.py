@@ -88,19 +88,27 @@ def image_from_volume(volume_node, modality: Optional[str] = None, view: Optiona
 
 
 # -- loading a cine -----------------------------------------------------------------------------------------
-SLICER_READABLE = (".seq.nrrd", ".seq.nhdr", ".nrrd", ".nhdr")
+#: what Slicer's volume sequence storage node reads by itself (4D NIfTI included, time unit from the header).
+SLICER_READABLE = (".seq.nrrd", ".seq.nhdr", ".nrrd", ".nhdr", ".nii", ".nii.gz")
+VIDEO = (".avi", ".mp4", ".mov", ".m4v")
 
 
 def needs_engine_to_read(path: os.PathLike) -> bool:
-    """True for formats Slicer cannot read as a cine by itself (NIfTI, DICOM file, AVI/MP4, MHD)."""
+    """True for formats Slicer cannot read as a cine by itself (a DICOM file, AVI/MP4, MHD)."""
     return not str(path).lower().endswith(SLICER_READABLE)
 
 
+def needs_pixel_spacing(path: os.PathLike) -> bool:
+    """A video carries no pixel size: the user gives it (mm)."""
+    return str(path).lower().endswith(VIDEO)
+
+
 def conversion_command(path: os.PathLike, output: os.PathLike, modality: str = "auto",
-                       python: Optional[str] = None) -> list:
+                       spacing: Optional[float] = None, python: Optional[str] = None) -> list:
     """The background command that reads a cine with the engine's readers and writes it as ``.seq.nrrd``."""
-    return [python or runner.python_executable(), "-m", "cardiacmotion.slicerbridge.convert", str(path),
-            str(output), "--modality", modality]
+    cmd = [python or runner.python_executable(), "-m", "cardiacmotion.slicerbridge.convert", str(path),
+           str(output), "--modality", modality]
+    return cmd + (["--spacing", repr(float(spacing))] if spacing else [])
 
 
 def _nrrd_fields(path: Path) -> dict:
@@ -144,9 +152,11 @@ def read_cine_sequence(path: os.PathLike, name: Optional[str] = None, modality: 
     return browser, seq, proxy
 
 
-def load_cine_file(path: os.PathLike, modality: str = "auto", scene=None, workdir: Optional[os.PathLike] = None):
-    """Load any cine file as a volume sequence: ``.seq.nrrd`` through Slicer itself; other formats are converted
-    by the engine in a background process first (waited for here; the widget polls it instead).
+def load_cine_file(path: os.PathLike, modality: str = "auto", scene=None, workdir: Optional[os.PathLike] = None,
+                   spacing: Optional[float] = None):
+    """Load any cine file as a volume sequence: ``.seq.nrrd`` and 4D NIfTI through Slicer itself; other formats
+    (a DICOM file, AVI/MP4 with ``spacing`` in mm, MHD) are converted by the engine in a background process
+    first (waited for here; the widget polls it instead).
 
     Returns:
         ``(browser, sequence, proxy volume)``; the proxy is named after the file.
@@ -164,7 +174,7 @@ def load_cine_file(path: os.PathLike, modality: str = "auto", scene=None, workdi
     folder = Path(workdir or tempfile.mkdtemp(prefix="CardiacMotion-"))
     output = folder / f"{name}.seq.nrrd"
     try:
-        job = runner.BackgroundJob(conversion_command(path, output, modality)).start()
+        job = runner.BackgroundJob(conversion_command(path, output, modality, spacing)).start()
         if job.wait() != 0:
             raise InputError(job.error_message())
         return read_cine_sequence(output, name, modality, scene)  # read into memory: the file may go
