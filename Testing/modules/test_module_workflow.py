@@ -199,6 +199,16 @@ def test_corrections_are_found_and_shown_before_repropagating(tmp_path, scene):
     sequences.set_segmentation_labels(seg_proxy, edited, case.image.ijk_to_ras, "MR")
     sequences.select_phase(browser, 2)
     assert modulelogic.corrected_phases_for(seg_proxy, proxy) == [1]
+    # saved with the scene and found again after reopening it
+    from cardiacmotion.slicerbridge import headless
+
+    scene.SetRootDirectory(str(tmp_path))
+    assert scene.WriteToMRB(str(tmp_path / "scene.mrb"))
+    reopened = headless.get_scene(fresh=True)
+    assert reopened.ReadFromMRB(str(tmp_path / "scene.mrb"))
+    seg_proxy = reopened.GetFirstNodeByName("Segmentation")
+    image_proxy = modulelogic.browser_of(seg_proxy).GetProxyNode(modulelogic.browser_of(seg_proxy).GetMasterSequenceNode())
+    assert modulelogic.corrected_phases_for(seg_proxy, image_proxy) == [1]
 
 
 def test_one_install_question_with_a_torch_version_check():
