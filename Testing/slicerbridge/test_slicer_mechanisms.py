@@ -243,3 +243,34 @@ def test_result_indexed_like_the_cine_and_placed_beside_it(scene, tmp_path):
     assert sh.GetItemParent(sh.GetItemByDataNode(seg_proxy)) == study
     defaults = modulelogic.scoring_defaults(scene)
     assert defaults["segmentation"] is seg_proxy and defaults["inputVolume"] is proxy
+
+
+def test_colour_echo_from_dicom_is_written_grey(scene, tmp_path):
+    """DICOM ultrasound cines often load as colour (vector) volumes: the engine gets the grey frames."""
+    import slicer
+    from vtk.util import numpy_support
+
+    echo = _echo_cine()
+    seq = scene.AddNewNodeByClass("vtkMRMLSequenceNode", "us cine")
+    seq.SetIndexName("time")
+    seq.SetIndexUnit("s")
+    for t in range(echo.image.phases):
+        grey = echo.image.array[t].astype(np.uint8)
+        rgb = np.stack([grey, grey, grey], axis=-1)
+        image = sequences._image_data(grey)
+        image.GetPointData().SetScalars(numpy_support.numpy_to_vtk(rgb.reshape(-1, 3), deep=True))
+        vol = slicer.vtkMRMLVectorVolumeNode()
+        vol.SetIJKToRASMatrix(sequences._vtk_matrix(echo.image.ijk_to_ras))
+        vol.SetAndObserveImageData(image)
+        seq.SetDataNodeAtValue(vol, f"{0.03 * t:.2f}")
+    browser = scene.AddNewNodeByClass("vtkMRMLSequenceBrowserNode", "us browser")
+    browser.SetAndObserveMasterSequenceNodeID(seq.GetID())
+    headless.logic("sequences").UpdateProxyNodesFromSequences(browser)
+    from cardiacmotion.slicerbridge import landmarks as lm
+
+    ctx = modulelogic.prepare_segmentation(tmp_path, browser.GetProxyNode(seq), "landmarks",
+                                           landmarks_node=lm.create_landmarks_node("US", echo.landmarks))
+    written = read_image(ctx["paths"]["image"])
+    assert written.modality == "US" and written.array.shape == echo.image.array.shape
+    assert np.allclose(written.array, echo.image.array.astype(np.uint8), atol=0.51)
+    assert np.allclose(written.frame_times_ms, [0, 30, 60, 90, 120])

@@ -71,9 +71,7 @@ def cine_input(volume_node, modality: Optional[str] = None, view: Optional[str] 
     first = seq.GetNthDataNode(0)
     matrix = vtk.vtkMatrix4x4()
     first.GetIJKToRASMatrix(matrix)
-    dims = first.GetImageData().GetDimensions()
-    if first.GetImageData().GetNumberOfScalarComponents() != 1:
-        raise InputError(f"'{volume_node.GetName()}' has colour frames: convert it to a grey scalar volume first")
+    dims = first.GetImageData().GetDimensions()  # colour frames (DICOM ultrasound) are written grey
     shape = (seq.GetNumberOfDataNodes(), dims[2], dims[1], dims[0])
     grid = Cine(np.broadcast_to(np.zeros((), np.uint8), shape), sequences._numpy_matrix(matrix), times,
                 modality=m, view=v)

@@ -231,6 +231,10 @@ def cine_from_volume_sequence(seq, modality: str = "MR", view: str = "SAX") -> C
         m = vtk.vtkMatrix4x4()
         vol.GetIJKToRASMatrix(m)
         ijk = _numpy_matrix(m) if ijk is None else ijk
+        if vol.GetImageData().GetNumberOfScalarComponents() > 1:  # colour ultrasound: grey, as the engine sees it
+            from cardiacmotion.slicerbridge.slicerio import grey_sequence
+
+            return cine_from_volume_sequence(grey_sequence(seq), modality=modality, view=view)
         arrays.append(_array(vol.GetImageData()))
     if not arrays:
         raise InputError("the volume sequence is empty")

@@ -75,6 +75,9 @@ def write_volume_sequence(seq, path: os.PathLike, frame_times_ms: Optional[Seque
     import slicer
 
     path = Path(path)
+    first = seq.GetNthDataNode(0) if seq.GetNumberOfDataNodes() else None
+    if first is not None and first.GetImageData() is not None and first.GetImageData().GetNumberOfScalarComponents() > 1:
+        seq = grey_sequence(seq)  # the engine works on grey frames
     storage = slicer.vtkMRMLVolumeSequenceStorageNode()
     storage.SetFileName(str(path))
     storage.SetUseCompression(False)  # the engine reads it once; compressing a cine costs seconds
@@ -106,6 +109,38 @@ def _list_axis(path: Path) -> int:
                 if kind.lower() in ("list", "time", "vector"):
                     return n
     raise InputError(f"{path}: the written sequence has no list axis")
+
+
+def grey_sequence(seq):
+    """A grey copy of a colour (RGB/RGBA) volume sequence, luma 0.299 R + 0.587 G + 0.114 B (as the engine's
+    video reader), same geometry and index; DICOM ultrasound cines often load as colour."""
+    import slicer
+    import vtk
+    from vtk.util import numpy_support
+
+    from cardiacmotion.slicerbridge.sequences import _image_data
+
+    out = slicer.vtkMRMLSequenceNode()
+    out.SetIndexName(seq.GetIndexName())
+    out.SetIndexUnit(seq.GetIndexUnit())
+    out.SetIndexType(seq.GetIndexType())
+    for n in range(seq.GetNumberOfDataNodes()):
+        item = seq.GetNthDataNode(n)
+        image = item.GetImageData()
+        dims = image.GetDimensions()
+        comps = image.GetNumberOfScalarComponents()
+        rgb = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(dims[2], dims[1], dims[0], comps)
+        grey = (rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) if comps >= 3 \
+            else rgb[..., 0].astype(np.float32)
+        vol = slicer.vtkMRMLScalarVolumeNode()
+        matrix = vtk.vtkMatrix4x4()
+        item.GetIJKToRASMatrix(matrix)
+        vol.SetIJKToRASMatrix(matrix)
+        vol.SetAndObserveImageData(_image_data(grey))
+        out.SetDataNodeAtValue(vol, seq.GetNthIndexValue(n))
+    for name in seq.GetAttributeNames() or ():
+        out.SetAttribute(name, seq.GetAttribute(name))
+    return out
 
 
 def _labelmap_node(labels: np.ndarray, ijk_to_ras: np.ndarray):
