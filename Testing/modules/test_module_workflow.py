@@ -222,3 +222,53 @@ def test_one_install_question_with_a_torch_version_check():
     ok = deps.install_plan(find_spec=lambda name: object(), version_of=lambda name: "2.13.0+cpu")
     assert ok["torch"] is None and ok["pip"] == [] and ok["message"] == ""
     assert deps.install_plan(version_of=lambda name: "", find_spec=lambda n: object())["torch"] == "install"
+
+
+def test_apply_end_to_end_with_the_real_engine(tmp_path, scene):
+    """Apply as the module runs it: inputs written by Slicer's storage nodes (seed as .seg.nrrd), the real
+    engine CLI in a background process (registration, CPU), its .seq.nrrd read back by Slicer, then the
+    volume curves; the run's folder is removed at the end."""
+    from cardiacmotion.slicerbridge import jobs
+
+    case = selftest.toy_mr_case(phases=5, slices=3, size=32)
+    browser, seq, proxy = sequences.volume_sequence_from_cine(case.image)
+    seed = case.labels.with_array(np.where(np.arange(5)[:, None, None, None] == 1, case.labels.array, 0).astype(np.uint8))
+    _seed_seq, seed_proxy = sequences.segmentation_sequence_from_cine(seed, browser, name="Seed")
+    sequences.select_phase(browser, 1)
+    work = tmp_path / "CardiacMotion-run"
+    ctx = modulelogic.prepare_segmentation(work, proxy, "segmentation", seed_node=seed_proxy, method="registration",
+                                           device="cpu")
+    env = {"OMP_NUM_THREADS": "1", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    slot = jobs.JobSlot()
+    loaded = {}
+
+    def wait_and_finish(handler):
+        deadline = time.time() + 240
+        while not slot.poll():
+            assert time.time() < deadline, "the engine did not finish"
+            time.sleep(0.1)
+        slot.finish(handler)
+
+    def on_segmentation(job, context):
+        assert job.returncode == 0, job.error_message()
+        loaded["seg"] = modulelogic.load_segmentation_result(context["output"], context["image"], context["browser"],
+                                                             input_volume=proxy)
+        command, fn_context = modulelogic.function_command_for(context)
+        slot.start(runner.BackgroundJob(command, env=env).start(), fn_context)
+
+    def on_function(job, context):
+        assert job.returncode == 0, job.error_message()
+        loaded["function"] = modulelogic.load_function_result(context["output"])["function"]
+
+    slot.start(runner.BackgroundJob(ctx["command"], env=env).start(), ctx)
+    wait_and_finish(on_segmentation)
+    assert work.exists(), "kept while the volume curves are computed"
+    wait_and_finish(on_function)
+    assert not work.exists(), "the run's folder is removed"
+    seg_seq, _proxy = loaded["seg"]
+    labels = sequences.labels_from_segmentation_sequence(seg_seq, ctx["image"]).array
+    assert np.array_equal(labels[1], case.labels.array[1]), "the seeded phase is kept"
+    lv, truth = labels == 3, case.labels.array == 3
+    dice = 2 * (lv & truth).sum() / (lv.sum() + truth.sum())
+    assert dice > 0.85, f"LV cavity Dice {dice:.3f} over all phases"
+    assert np.allclose(loaded["function"]["frame_times_ms"], case.image.frame_times_ms)
