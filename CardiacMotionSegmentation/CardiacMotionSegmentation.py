@@ -51,8 +51,10 @@ class CardiacMotionSegmentation(ScriptedLoadableModule):
 class CardiacMotionSegmentationParameterNode:
     """The module's state, saved with the scene.
 
-    inputVolume - the cine (proxy volume of its sequence) or one volume.
-    modality, view - auto | mr | echo; SAX | A4C | A2C.
+    inputVolume - the cine: the proxy volume of its sequence (a single volume is refused).
+    modality, view - auto | mr | echo; SAX | A4C | A2C. The ones used are kept on the cine's sequence node
+        (browsing rewrites proxies); a view that does not fit the modality falls back to the sequence's own
+        or the default (SAX for MR, A4C for echo).
     seedSource - segmentation (current frame of seedSegmentation) or landmarks.
     seedSegmentation, landmarks - the seed inputs.
     method - auto | memory | registration | fusion; device - auto | cpu | cuda.
