@@ -30,7 +30,8 @@ def test_echo_segments_are_lv_myocardium_and_left_atrium():
     assert names == ["LV cavity", "LV myocardium", "Left atrium"]
     assert "82471001" in segment_specs("US")[2].terminology  # SNOMED-CT left atrium
     myo = segment_specs("MR")[1].terminology.split("~")
-    assert "74281007" in myo[2] and "87878005" in myo[5]  # myocardium, anatomic region left ventricle
+    # Slicer's DICOM master list: category Tissue, type Muscle, anatomic region left ventricle
+    assert "85756007" in myo[1] and "71616004" in myo[2] and "87878005" in myo[5]
 
 
 def test_landmarks_node_names_and_unplaced_points(scene):

@@ -274,3 +274,26 @@ def test_colour_echo_from_dicom_is_written_grey(scene, tmp_path):
     assert written.modality == "US" and written.array.shape == echo.image.array.shape
     assert np.allclose(written.array, echo.image.array.astype(np.uint8), atol=0.51)
     assert np.allclose(written.frame_times_ms, [0, 30, 60, 90, 120])
+
+
+def test_segments_recognised_by_terminology_then_order(scene):
+    """Names the user chose from Slicer's terminology list count first; default names fill the rest in order."""
+    import slicer
+
+    from cardiacmotion.slicerbridge.seedsegments import segment_labels
+    from cardiacmotion.slicerbridge.terminology import segment_specs
+
+    seg = slicer.vtkMRMLSegmentationNode()
+    segmentation = seg.GetSegmentation()
+    myo_term = next(s.terminology for s in segment_specs("MR") if s.segment_id == "LV_myocardium")
+    wall = segmentation.AddEmptySegment("", "heart wall")
+    segmentation.GetSegment(wall).SetTerminology(myo_term)
+    first = segmentation.AddEmptySegment("", "Segment_2")
+    second = segmentation.AddEmptySegment("", "Segment_3")
+    labels, notes = segment_labels(segmentation, "MR")
+    assert labels == {wall: 2, first: 3, second: 1}  # myocardium; then LV cavity, RV cavity by order
+    assert "'Segment_2' taken as LV cavity" in notes
+    with pytest.raises(InputError, match="no segment is recognised"):
+        other = slicer.vtkMRMLSegmentationNode()
+        other.GetSegmentation().AddEmptySegment("", "Tumor")
+        segment_labels(other.GetSegmentation(), "MR")

@@ -13,7 +13,8 @@ from typing import Optional
 
 from cardiacmotion.errors import InputError
 from cardiacmotion.slicerbridge import headless
-from cardiacmotion.slicerbridge.terminology import LEFT_ATRIUM, LEFT_VENTRICLE, MYOCARDIUM, RIGHT_VENTRICLE, segment_specs
+from cardiacmotion.slicerbridge.terminology import (LEFT_ATRIUM, LEFT_VENTRICLE, MUSCLE, MYOCARDIUM, RIGHT_VENTRICLE,
+                                                   segment_specs)
 
 #: other spellings users type, lower case, per segment id of :mod:`terminology`.
 SYNONYMS = {
@@ -22,8 +23,7 @@ SYNONYMS = {
     "RV_cavity": ("rv", "rv cavity", "right ventricle", "rv blood pool", "rv_cavity", "rvc"),
     "Left_atrium": ("la", "left atrium", "left_atrium", "atrium"),
 }
-_TYPE_CODES = {"LV_cavity": LEFT_VENTRICLE[1], "RV_cavity": RIGHT_VENTRICLE[1], "Left_atrium": LEFT_ATRIUM[1],
-               "LV_myocardium": MYOCARDIUM[1]}
+_TYPE_CODES = {"LV_cavity": LEFT_VENTRICLE[1], "RV_cavity": RIGHT_VENTRICLE[1], "Left_atrium": LEFT_ATRIUM[1]}
 _DEFAULT_NAME = re.compile(r"^segment[_ ]?\d+$", re.IGNORECASE)
 
 
@@ -61,8 +61,8 @@ def segment_labels(segmentation, modality: str) -> tuple:
         which = by_name.get(name.lower())
         if which is None:
             code = _type_code(segment.GetTerminology())
-            if code == MYOCARDIUM[1]:
-                which = "LV_myocardium"  # the myocardium code, whatever anatomic region it names
+            if code in (MYOCARDIUM[1], MUSCLE[1]):
+                which = "LV_myocardium"  # heart muscle (our seeds name the left ventricle as its region)
             else:
                 which = next((k for k, c in _TYPE_CODES.items() if c == code and k in specs), None)
         if which is None or which not in specs:

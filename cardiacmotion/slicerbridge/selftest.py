@@ -204,7 +204,7 @@ def check_scene_bundle(case: BridgeCase, folder: str | os.PathLike) -> dict:
     assert {"LV cavity", "LV myocardium", "RV cavity"} <= names, f"segment names {names}"
     terms = {segmentation.GetNthSegment(n).GetName(): segmentation.GetNthSegment(n).GetTerminology()
              for n in range(segmentation.GetNumberOfSegments())}
-    assert "87878005" in terms["LV cavity"] and "74281007" in terms["LV myocardium"] and "53085002" in terms["RV cavity"]
+    assert "87878005" in terms["LV cavity"] and "71616004" in terms["LV myocardium"] and "53085002" in terms["RV cavity"]
     points = lm.landmarks_from_node(nodes.landmarks)
     for name, ras in case.landmarks.items():
         assert np.allclose(points[name], ras, atol=1e-3), f"landmark {name} moved"

@@ -8,20 +8,24 @@ CONTEXT = "Segmentation category and type - DICOM master list"
 ANATOMIC_CONTEXT = "Anatomic codes - DICOM master list"
 
 ANATOMICAL_STRUCTURE = ("SCT", "123037004", "Anatomical Structure")
+TISSUE = ("SCT", "85756007", "Tissue")
+#: Slicer's DICOM master list has no "Myocardium" type among the heart structures: the myocardium is the
+#: "Muscle" tissue type with the left ventricle as anatomic region (both in Slicer's lists).
+MUSCLE = ("SCT", "71616004", "Muscle")
 LEFT_VENTRICLE = ("SCT", "87878005", "Left ventricle")
 RIGHT_VENTRICLE = ("SCT", "53085002", "Right ventricle")
 LEFT_ATRIUM = ("SCT", "82471001", "Left atrium")
-MYOCARDIUM = ("SCT", "74281007", "Myocardium")
+MYOCARDIUM = ("SCT", "74281007", "Myocardium")  # recognised in older scenes, no longer written
 
 
 def _code(c: tuple = ()) -> str:
     return "^".join(c) if c else "^^"
 
 
-def terminology_entry(type_code: tuple, region: tuple = ()) -> str:
+def terminology_entry(type_code: tuple, region: tuple = (), category: tuple = ANATOMICAL_STRUCTURE) -> str:
     """Slicer's serialised terminology entry ``context~category~type~modifier~anatomicContext~region~modifier``."""
     return "~".join(
-        [CONTEXT, _code(ANATOMICAL_STRUCTURE), _code(type_code), _code(), ANATOMIC_CONTEXT, _code(region), _code()]
+        [CONTEXT, _code(category), _code(type_code), _code(), ANATOMIC_CONTEXT, _code(region), _code()]
     )
 
 
@@ -37,7 +41,7 @@ class SegmentSpec:
 
 
 _LV = SegmentSpec(0, "LV_cavity", "LV cavity", (0.85, 0.25, 0.25), terminology_entry(LEFT_VENTRICLE))
-_MYO = SegmentSpec(0, "LV_myocardium", "LV myocardium", (0.95, 0.75, 0.30), terminology_entry(MYOCARDIUM, LEFT_VENTRICLE))
+_MYO = SegmentSpec(0, "LV_myocardium", "LV myocardium", (0.95, 0.75, 0.30), terminology_entry(MUSCLE, LEFT_VENTRICLE, TISSUE))
 _RV = SegmentSpec(0, "RV_cavity", "RV cavity", (0.25, 0.45, 0.90), terminology_entry(RIGHT_VENTRICLE))
 _LA = SegmentSpec(0, "Left_atrium", "Left atrium", (0.45, 0.80, 0.45), terminology_entry(LEFT_ATRIUM))
 
