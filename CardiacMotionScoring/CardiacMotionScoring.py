@@ -15,9 +15,13 @@ from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 
-# shared with the Segmentation module (its folder is a module path, and both are installed side by side)
-from CardiacMotionLib import (appendLog, ensureEngineDependencies, ensureEngineImportable, showCardiacMotionLayout,
-                              workDirectory)
+
+def lib():
+    """The shared ``CardiacMotionLib`` package (beside the Segmentation module), imported when first used:
+    by then Slicer has put every module folder on the Python path, whichever module it loaded first."""
+    import CardiacMotionLib
+
+    return CardiacMotionLib
 
 
 #
@@ -78,7 +82,7 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         import qt
 
         ScriptedLoadableModuleWidget.setup(self)
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge.jobs import JobSlot
 
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/CardiacMotionScoring.ui"))
@@ -167,7 +171,7 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
 
     def onShowLayout(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to show the CardiacMotion layout."), waitCursor=False):
-            showCardiacMotionLayout()
+            lib().showCardiacMotionLayout()
 
     def onApplyButton(self) -> None:
         if self._jobs.running:
@@ -175,10 +179,10 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
             self.ui.statusLabel.text = _("Cancelling...")
             return
         with slicer.util.tryWithErrorDisplay(_("Failed to start the scoring."), waitCursor=True):
-            ensureEngineDependencies()
+            lib().ensureEngineDependencies()
             job, context = self.logic.startScoring(self._parameterNode)
             self.ui.logTextEdit.clear()
-            appendLog(self.ui.logTextEdit, [" ".join(context["command"])])
+            lib().appendLog(self.ui.logTextEdit, [" ".join(context["command"])])
             self.ui.progressBar.setValue(0)
             self.ui.progressBar.setVisible(True)
             self.ui.statusLabel.text = _("Starting the engine...")
@@ -191,7 +195,7 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
             if event.message:
                 self.ui.statusLabel.text = event.message
 
-        ended = self._jobs.poll(onProgress, lambda line: appendLog(self.ui.logTextEdit, [line]))
+        ended = self._jobs.poll(onProgress, lambda line: lib().appendLog(self.ui.logTextEdit, [line]))
         if self._jobs.job is not None and self._jobs.job.device:
             self.ui.deviceLabel.text = _("Device: {device}").format(device=self._jobs.job.device)
         if not self._jobs.running or ended:
@@ -228,7 +232,7 @@ class CardiacMotionScoringLogic(ScriptedLoadableModuleLogic):
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
 
     def getParameterNode(self):
         return CardiacMotionScoringParameterNode(super().getParameterNode())
@@ -245,7 +249,7 @@ class CardiacMotionScoringLogic(ScriptedLoadableModuleLogic):
 
         browser = modulelogic.browser_of(parameterNode.segmentation)
         segSequence = browser.GetSequenceNode(parameterNode.segmentation) if browser else None
-        workdir = workDirectory()
+        workdir = lib().workDirectory()
         try:
             context = modulelogic.prepare_scoring(workdir, parameterNode.inputVolume, segSequence,
                                                   parameterNode.landmarks, method=parameterNode.method,
@@ -284,28 +288,28 @@ class CardiacMotionScoringTest(ScriptedLoadableModuleTest):
         self.test_SceneBundle()
 
     def test_ScoresIntoTableAndBullseye(self):
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
         self.delayDisplay(_("Toy scores into the bullseye, twice: nothing left over, camera face-on"))
-        checked = selftest.check_scores_into_bullseye(workDirectory())
+        checked = selftest.check_scores_into_bullseye(lib().workDirectory())
         self.assertEqual(checked["nodes_first"], checked["nodes_again"])
         self.delayDisplay(_("Test passed"))
 
     def test_SceneBundle(self):
         """The whole analysis saved as .mrb and reopened: browser, sequences, segments, landmarks, tables,
         chart and bullseye intact (the check pytest runs on slicer-core)."""
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
-        info = selftest.check_scene_bundle(selftest.toy_mr_case(), workDirectory())
+        info = selftest.check_scene_bundle(selftest.toy_mr_case(), lib().workDirectory())
         self.assertGreater(info["bytes"], 0)
         self.delayDisplay(_("Test passed"))
 
     def test_ScoringInputs(self):
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
-        context = selftest.check_scoring_inputs(workDirectory())
+        context = selftest.check_scoring_inputs(lib().workDirectory())
         self.assertIn("score", context["command"])
         self.delayDisplay(_("Test passed"))

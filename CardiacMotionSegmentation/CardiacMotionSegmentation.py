@@ -16,8 +16,13 @@ from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 
-from CardiacMotionLib import (appendLog, ensureEngineDependencies, ensureEngineImportable,
-                              registerCardiacMotionLayout, workDirectory)
+
+def lib():
+    """The shared ``CardiacMotionLib`` package (beside the Segmentation module), imported when first used:
+    by then Slicer has put every module folder on the Python path, whichever module it loaded first."""
+    import CardiacMotionLib
+
+    return CardiacMotionLib
 
 
 #
@@ -39,7 +44,7 @@ class CardiacMotionSegmentation(ScriptedLoadableModule):
             "become permanent memory. See <a href=\"https://github.com/cardiacmotion/SlicerCardiacMotion\">the project page</a>."
         )
         self.parent.acknowledgementText = _("Developed by the CardiacMotion contributors.")
-        slicer.app.connect("startupCompleted()", registerCardiacMotionLayout)
+        slicer.app.connect("startupCompleted()", lambda: lib().registerCardiacMotionLayout())
 
 
 #
@@ -92,7 +97,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         import qt
 
         ScriptedLoadableModuleWidget.setup(self)
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge.jobs import JobSlot
 
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/CardiacMotionSegmentation.ui"))
@@ -207,8 +212,8 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
                 if not answer:
                     return
                 spacing = float(answer)
-            ensureEngineDependencies(needTorch=False)
-            workdir = workDirectory()
+            lib().ensureEngineDependencies(needTorch=False)
+            workdir = lib().workDirectory()
             output = f"{workdir}/{modulelogic.cine_name(path)}.seq.nrrd"
             job = runner.BackgroundJob(modulelogic.conversion_command(path, output, modality, spacing)).start()
             self.startPolling(job, {"kind": "convert", "output": output, "workdir": workdir, "modality": modality},
@@ -304,7 +309,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         from cardiacmotion.slicerbridge.cineinfo import FrameTimesUnknown
 
         with slicer.util.tryWithErrorDisplay(_("Failed to start the segmentation."), waitCursor=True):
-            ensureEngineDependencies()
+            lib().ensureEngineDependencies()
             try:
                 job, context = self.logic.startSegmentation(self._parameterNode, seedSource)
             except FrameTimesUnknown as exc:
@@ -312,7 +317,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
                     return
                 job, context = self.logic.startSegmentation(self._parameterNode, seedSource)
             self.ui.logTextEdit.clear()
-            appendLog(self.ui.logTextEdit, [" ".join(context["command"]),
+            lib().appendLog(self.ui.logTextEdit, [" ".join(context["command"]),
                                             _("Modality {modality}, view {view}; frame times from {source}").format(
                                                 modality=context["modality"], view=context["view"],
                                                 source=context["frame_time_source"])]
@@ -333,7 +338,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             if event.message:
                 self.ui.statusLabel.text = event.message
 
-        ended = self._jobs.poll(onProgress, lambda line: appendLog(self.ui.logTextEdit, [line]))
+        ended = self._jobs.poll(onProgress, lambda line: lib().appendLog(self.ui.logTextEdit, [line]))
         if self._jobs.job is not None and self._jobs.job.device:
             self.ui.deviceLabel.text = _("Device: {device}").format(device=self._jobs.job.device)
         if not self._jobs.running or ended:
@@ -379,7 +384,7 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
 
     def __init__(self) -> None:
         ScriptedLoadableModuleLogic.__init__(self)
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
 
     def getParameterNode(self):
         return CardiacMotionSegmentationParameterNode(super().getParameterNode())
@@ -422,7 +427,7 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
             seqNode = browser.GetSequenceNode(parameterNode.resultSegmentation) if browser else None
         info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view)
         cineinfo.remember(info.sequence, info.modality, info.view)  # kept on the sequence: Scoring reads it too
-        workdir = workDirectory()
+        workdir = lib().workDirectory()
         try:
             context = modulelogic.prepare_segmentation(
                 workdir, parameterNode.inputVolume, seedSource, seed_node=parameterNode.seedSegmentation,
@@ -497,7 +502,7 @@ class CardiacMotionSegmentationTest(ScriptedLoadableModuleTest):
         self.test_FrameTimesOfSlicerImports()
 
     def test_SequencesAndCorrections(self):
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
         self.delayDisplay(_("Toy cine into a sequence browser"))
@@ -510,15 +515,15 @@ class CardiacMotionSegmentationTest(ScriptedLoadableModuleTest):
         self.delayDisplay(_("Test passed"))
 
     def test_ModuleLogicInputs(self):
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
-        checked = selftest.check_module_inputs(workDirectory())
+        checked = selftest.check_module_inputs(lib().workDirectory())
         self.assertIn("--seed-phase", checked["command"])
         self.delayDisplay(_("Test passed"))
 
     def test_FrameTimesOfSlicerImports(self):
-        ensureEngineImportable()
+        lib().ensureEngineImportable()
         from cardiacmotion.slicerbridge import selftest
 
         selftest.check_frame_times_of_slicer_imports()
