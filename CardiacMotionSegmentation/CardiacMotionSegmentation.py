@@ -402,7 +402,8 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
     def createSeedSegments(self, parameterNode):
         from cardiacmotion.slicerbridge import cineinfo, modulelogic, seedsegments
 
-        info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view)
+        info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view,
+                                      need_times=False)
         cineinfo.remember(info.sequence, info.modality, info.view)
         return seedsegments.create_seed_segmentation(parameterNode.inputVolume, info.modality, scene=slicer.mrmlScene)
 
@@ -425,7 +426,8 @@ class CardiacMotionSegmentationLogic(ScriptedLoadableModuleLogic):
         if seedSource == "edits" and parameterNode.resultSegmentation:
             browser = modulelogic.browser_of(parameterNode.resultSegmentation)
             seqNode = browser.GetSequenceNode(parameterNode.resultSegmentation) if browser else None
-        info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view)
+        info = modulelogic.cine_input(parameterNode.inputVolume, parameterNode.modality, parameterNode.view,
+                                      need_times=False)
         cineinfo.remember(info.sequence, info.modality, info.view)  # kept on the sequence: Scoring reads it too
         workdir = lib().workDirectory()
         try:

@@ -272,3 +272,31 @@ def test_apply_end_to_end_with_the_real_engine(tmp_path, scene):
     dice = 2 * (lv & truth).sum() / (lv.sum() + truth.sum())
     assert dice > 0.85, f"LV cavity Dice {dice:.3f} over all phases"
     assert np.allclose(loaded["function"]["frame_times_ms"], case.image.frame_times_ms)
+
+
+def test_create_seed_segments_then_paint_and_apply(tmp_path, scene):
+    """'Create seed segments': named segments with terminology, in painting order, on the cine's grid and
+    beside it in the subject hierarchy; what is painted in them is the seed the engine gets."""
+    import slicer
+
+    from cardiacmotion.slicerbridge import seedsegments
+
+    case = selftest.toy_mr_case(phases=4, slices=2, size=24)
+    browser, seq, proxy = sequences.volume_sequence_from_cine(case.image)
+    sh = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    study = sh.CreateFolderItem(sh.GetSceneItemID(), "study")
+    sh.CreateItem(study, proxy)
+    node = seedsegments.create_seed_segmentation(proxy, "MR")
+    segmentation = node.GetSegmentation()
+    names = [segmentation.GetNthSegment(n).GetName() for n in range(segmentation.GetNumberOfSegments())]
+    assert names == ["LV cavity", "LV myocardium", "RV cavity"]
+    assert "87878005" in segmentation.GetNthSegment(0).GetTerminology()
+    assert sh.GetItemParent(sh.GetItemByDataNode(node)) == study
+    sequences.select_phase(browser, 2)
+    for n, label in enumerate((3, 2, 1)):  # the user paints each segment on frame 2
+        mask = sequences._oriented_labelmap((case.labels.array[2] == label).astype(np.uint8), case.image.ijk_to_ras)
+        slicer.vtkSlicerSegmentationsModuleLogic.SetBinaryLabelmapToSegment(
+            mask, node, segmentation.GetNthSegmentID(n), slicer.vtkSlicerSegmentationsModuleLogic.MODE_REPLACE)
+    ctx = modulelogic.prepare_segmentation(tmp_path, proxy, "segmentation", seed_node=node)
+    assert np.array_equal(read_image(ctx["paths"]["seed"]).array[0], case.labels.array[2])
+    assert ctx["command"][ctx["command"].index("--seed-phase") + 1] == "2"

@@ -50,8 +50,11 @@ class CineInput:
     frame_time_source: str
 
 
-def cine_input(volume_node, modality: Optional[str] = None, view: Optional[str] = None) -> CineInput:
+def cine_input(volume_node, modality: Optional[str] = None, view: Optional[str] = None,
+               need_times: bool = True) -> CineInput:
     """Check the selected volume is a cine (a proxy of a volume sequence) and describe it.
+
+    ``need_times=False``: only the grid is wanted (seeds, corrections): frame numbers stand in for the times.
 
     Raises:
         InputError: nothing selected, or a plain volume (refused before any engine run).
@@ -65,7 +68,10 @@ def cine_input(volume_node, modality: Optional[str] = None, view: Optional[str] 
                          "DICOM module or as a 4D sequence (or with 'Load cine file...')")
     m = cineinfo.modality_of(seq, modality, volume_node)
     v = cineinfo.view_of(seq, m, view)
-    times, source = cineinfo.frame_times_ms(seq)
+    if need_times:
+        times, source = cineinfo.frame_times_ms(seq)
+    else:
+        times, source = np.arange(seq.GetNumberOfDataNodes(), dtype=np.float64), "frame numbers (not used)"
     import vtk
 
     first = seq.GetNthDataNode(0)
@@ -230,7 +236,7 @@ def corrected_phases_for(result_proxy, volume_node) -> list:
     browser = browser_of(result_proxy)
     if browser is None or volume_node is None:
         return []
-    return edited_phases(browser.GetSequenceNode(result_proxy), cine_input(volume_node).grid)
+    return edited_phases(browser.GetSequenceNode(result_proxy), cine_input(volume_node, need_times=False).grid)
 
 
 # -- running the engine -------------------------------------------------------------------------------------
