@@ -43,7 +43,7 @@ def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarra
     try:
         return score_learned(image, seg, landmarks, weights=weights, device=device)
     except (WeightsError, NotAvailableError) as err:
-        if method == "learned":
+        if method == "learned" or weights is not None:  # a user's checkpoint: an error, never a fallback
             raise
         scores = thickening()
         scores["method_note"] = f"auto: thickening (the learned scorer was unavailable: {err})"
