@@ -46,7 +46,7 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), suff
         raise InputError(f"{option} {path}: the folder {parent} does not exist")
     if not parent.is_dir():
         raise InputError(f"{option} {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not _writable(parent):
         raise InputError(f"{option} {path}: the folder {parent} is not writable")
     if folder and p.exists() and not p.is_dir():
         raise InputError(f"{option} {path}: exists and is a file, not a folder")
@@ -56,6 +56,19 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), suff
         raise InputError(f"{option} {path}: exists and is read-only")
     check_not_input(p, list(inputs))
     return p
+
+
+def _writable(folder: Path) -> bool:
+    """Create and remove a hidden file: the only test that holds for root and read-only mounts."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, name = tempfile.mkstemp(prefix=".cardiacmotion-write-test.", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True
 
 
 def check_outputs(outputs: Sequence[tuple], inputs: Iterable[Optional[PathLike]] = ()) -> None:
