@@ -37,9 +37,31 @@ class Result:
     seconds: float
 
 
-def run_cli(argv: Sequence[str], cwd: Path, env: Optional[dict] = None, timeout: float = 120.0) -> Result:
-    """Run ``cardiacmotion ARGV`` in a forked child (see the module doc)."""
-    import cardiacmotion.cli.main  # noqa: F401 - imported once in the parent, inherited by the child
+def _preload() -> None:
+    """Import the heavy modules once in the parent so every forked child starts warm."""
+    import torch
+
+    torch.set_num_threads(1)  # no thread pool may exist across fork
+    import cardiacmotion.cli.main  # noqa: F401
+    import cardiacmotion.propagation.segment  # noqa: F401
+    import cardiacmotion.propagation.registration  # noqa: F401
+    import cardiacmotion.propagation.memory  # noqa: F401
+    import cardiacmotion.scoring.learned  # noqa: F401
+    import cardiacmotion.function.report  # noqa: F401
+    import cardiacmotion.analyze  # noqa: F401
+    import nibabel  # noqa: F401
+    import SimpleITK  # noqa: F401
+
+
+def run_cli(argv: Sequence[str], cwd: Path, env: Optional[dict] = None, timeout: float = 120.0,
+            interrupt: Optional[tuple] = None) -> Result:
+    """Run ``cardiacmotion ARGV`` in a forked child (see the module doc).
+
+    Args:
+        interrupt: ``(signal number, progress fraction)``: send the signal once the child's
+            ``--progress json`` lines on stdout pass that fraction (the run is mid-work then).
+    """
+    _preload()
 
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
@@ -74,10 +96,14 @@ def run_cli(argv: Sequence[str], cwd: Path, env: Optional[dict] = None, timeout:
             finally:
                 os._exit(code)
     deadline = time.time() + timeout
+    sent = interrupt is None
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
+        if not sent and _progress_passed(out, interrupt[1]):
+            os.kill(pid, interrupt[0])
+            sent = True
         if time.time() > deadline:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
@@ -88,6 +114,21 @@ def run_cli(argv: Sequence[str], cwd: Path, env: Optional[dict] = None, timeout:
     err.seek(0)
     return Result(code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
                   time.perf_counter() - t0)
+
+
+def _progress_passed(stream, fraction: float) -> bool:
+    """Whether the JSON progress lines written so far reached ``fraction``."""
+    import json
+
+    fd = stream.fileno()
+    text = os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")  # the child shares the offset
+    for line in text.splitlines()[::-1]:
+        try:
+            if float(json.loads(line).get("progress", 0.0)) >= fraction:
+                return True
+        except (ValueError, AttributeError):
+            continue
+    return False
 
 
 def spawn_cli(argv: Sequence[str], cwd: Path, **kwargs) -> subprocess.Popen:

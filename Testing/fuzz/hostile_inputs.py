@@ -106,6 +106,18 @@ def _nan_checkpoint(src: Path, dst: Path) -> str:
     return str(dst)
 
 
+def _shuffled_checkpoint(src: Path, dst: Path) -> str:
+    """Finite values, right shapes, no digest, but a broken network: only the self-check can tell."""
+    import torch
+
+    payload = torch.load(src, map_location="cpu", weights_only=True)
+    g = torch.Generator().manual_seed(0)
+    payload["state_dict"] = {k: (v.reshape(-1)[torch.randperm(v.numel(), generator=g)].reshape(v.shape)
+                                 if v.is_floating_point() and v.dim() > 1 else v) for k, v in payload["state_dict"].items()}
+    torch.save(payload, dst)
+    return str(dst)
+
+
 def _digest_mismatch(src: Path, dst: Path) -> str:
     import torch
 
@@ -135,6 +147,12 @@ def cstm_bitflip_auto(base, case):
 def cstm_nan_auto(base, case):
     c = _segment_with(_nan_checkpoint(BUNDLED / "cstm-v0.2.0.pt", case / "nan.pt"), "auto")
     c.reason = "NaN"
+    return c
+
+
+def cstm_shuffled_auto(base, case):
+    c = _segment_with(_shuffled_checkpoint(BUNDLED / "cstm-v0.2.0.pt", case / "shuffled.pt"), "auto")
+    c.reason = "self-check"
     return c
 
 
@@ -357,7 +375,8 @@ def segment_folder_is_file(base, case):
 
 
 def segment_output_is_folder(base, case):
-    return Case(["segment", "{image}", "--seed", "{seed}", "-o", "out", *REG], 2)
+    (case / "seg.nii.gz").mkdir()
+    return Case(["segment", "{image}", "--seed", "{seed}", "-o", str(case / "seg.nii.gz"), *REG], 2, "existing folder")
 
 
 def segment_output_is_input(base, case):
@@ -387,8 +406,8 @@ def score_bullseye_missing_folder(base, case):
 
 
 def score_same_outputs(base, case):
-    return Case(["score", "{image}", "--seg", "{labels}", "--landmarks", "{landmarks}", "-o", "out/s.png",
-                 "--bullseye", "out/s.png", "--method", "thickening"], 2)
+    return Case(["score", "{image}", "--seg", "{labels}", "--landmarks", "{landmarks}", "-o", "out/s.json",
+                 "--bullseye", "out/b.png", "--thickening-bullseye", "out/b.png", "--method", "thickening"], 2, "same file")
 
 
 def benchmark_json_missing_folder(base, case):
@@ -467,7 +486,7 @@ def train_propagation_init_nan(base, case):
 CLASSES: dict[str, list[Callable]] = {
     "non-finite images": [nan5_info, nan5_segment, all_nan_segment, nan5_analyze, nan5_score, nan5_function_image,
                           inf_voxel_info, dicom_rescale_nan],
-    "corrupt user weights": [cstm_bitflip_memory, cstm_bitflip_auto, cstm_nan_auto, cstm_digest_mismatch,
+    "corrupt user weights": [cstm_bitflip_memory, cstm_bitflip_auto, cstm_nan_auto, cstm_shuffled_auto, cstm_digest_mismatch,
                              cstm_garbage_auto, cstm_given_mmsa, mmsa_bitflip_learned, mmsa_bitflip_auto,
                              mmsa_nan_auto, mmsa_garbage_learned],
     "invented geometry / data": [nifti_zero_pixdim, nifti_nan_sform, mhd_garbage_compressed, mhd_zero_spacing],
