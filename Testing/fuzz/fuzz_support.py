@@ -226,3 +226,37 @@ def nifti_with(folder: Path, name: str, array: np.ndarray, affine=None, zooms=No
     path = folder / name
     nib.save(img, str(path))
     return str(path)
+
+
+def write_long_echo(folder: Path, frames: int = 1000, size: int = 112, spacing: float = 0.4) -> dict:
+    """A synthetic apical-like echo clip (``frames`` frames, MJPG AVI) and its 2D seed of frame 0.
+
+    A dark LV cavity inside a bright myocardial wall, beating at 60 frames per cycle, with speckle.
+    Returns ``{"video", "seed", "spacing"}`` (paths as str, spacing in mm).
+    """
+    from cardiacmotion.cine import Cine
+    from cardiacmotion.io import read_image, write_image
+    from cardiacmotion.io.video import write_video
+
+    folder.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    cy, cx = size * 0.55, size * 0.5
+    rng = np.random.default_rng(0)
+    clip = np.empty((frames, 1, size, size), np.float32)
+    labels0 = None
+    for t in range(frames):
+        s = 1.0 - 0.18 * np.sin(2 * np.pi * t / 60.0) ** 2
+        r = np.hypot((yy - cy) / (0.32 * size * s), (xx - cx) / (0.17 * size * s))
+        lab = np.zeros((size, size), np.uint8)
+        lab[(r >= 1.0) & (r < 1.35)] = 2
+        lab[r < 1.0] = 1
+        if labels0 is None:
+            labels0 = lab
+        clip[t, 0] = np.choose(lab, [40.0, 25.0, 190.0]) + rng.normal(0, 12, (size, size))
+    video = folder / "long.avi"
+    write_video(Cine(clip, np.eye(4), np.arange(frames) * 20.0, modality="US"), video, fps=50.0)
+    del clip
+    grid = read_image(video, spacing=[spacing])
+    seed = Cine(labels0[None, None], grid.ijk_to_ras, [0.0], modality="US")
+    write_image(seed, folder / "seed.nii.gz")
+    return {"video": str(video), "seed": str(folder / "seed.nii.gz"), "spacing": str(spacing)}
