@@ -152,6 +152,14 @@ def _run(args: argparse.Namespace, debug: bool) -> int:
     except MemoryError:
         print("cardiacmotion: error: out of memory (try a smaller crop or --device cpu)", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file or folder the system refuses (permissions, missing, not a folder...)
+        if debug or not (exc.filename or exc.strerror):
+            if debug:
+                raise
+            print(f"cardiacmotion: internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for details)", file=sys.stderr)
+            return 70
+        print(f"cardiacmotion: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
     except RecursionError:  # e.g. a pathological input structure: still one line
         if debug:
             raise
