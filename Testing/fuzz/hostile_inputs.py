@@ -223,6 +223,13 @@ def mhd_zero_spacing(base, case):
     return Case(["info", str(case / "z.mhd")], 2)
 
 
+def seqnrrd_zero_direction(base, case):
+    path = case / "z.seq.nrrd"
+    path.write_bytes(b"NRRD0005\ntype: float\ndimension: 3\nsizes: 10 10 4\nencoding: raw\nendian: little\n"
+                     b"space dimension: 3\nspace directions: (0,0,0) (0,1,0) none\nkinds: domain domain list\n\n" + bytes(1600))
+    return Case(["info", str(path)], 2)
+
+
 # -- another patient's series (issue 18's contract: refused with the list, exit 2) ------------------
 def dicom_second_study_in_subfolder(base, case):
     from dicom_synth import write_mr_series
@@ -271,6 +278,13 @@ def mhd_claims_huge(base, case):
 
     (case / "h.zraw").write_bytes(zlib.compress(bytes(4000)))
     return Case(["info", str(case / "h.mhd")], 2, "claims")
+
+
+def seqnrrd_claims_huge(base, case):
+    path = case / "h.seq.nrrd"
+    path.write_bytes(b"NRRD0005\ntype: float\ndimension: 4\nsizes: 100000 100000 100 10\nencoding: gzip\nendian: little\n"
+                     b"kinds: domain domain domain list\n\n" + gzip.compress(bytes(3000)))
+    return Case(["info", str(path)], 2)
 
 
 # -- malformed JSON where a dict/list/number is expected ----------------------------------------------
@@ -489,9 +503,11 @@ CLASSES: dict[str, list[Callable]] = {
     "corrupt user weights": [cstm_bitflip_memory, cstm_bitflip_auto, cstm_nan_auto, cstm_shuffled_auto, cstm_digest_mismatch,
                              cstm_garbage_auto, cstm_given_mmsa, mmsa_bitflip_learned, mmsa_bitflip_auto,
                              mmsa_nan_auto, mmsa_garbage_learned],
-    "invented geometry / data": [nifti_zero_pixdim, nifti_nan_sform, mhd_garbage_compressed, mhd_zero_spacing],
+    "invented geometry / data": [nifti_zero_pixdim, nifti_nan_sform, mhd_garbage_compressed, mhd_zero_spacing,
+                                 seqnrrd_zero_direction],
     "another patient's series": [dicom_second_study_in_subfolder],
-    "memory from the header": [nifti_claims_21gb, nifti_claims_21gb_segment, dicom_rows_65535, mhd_claims_huge],
+    "memory from the header": [nifti_claims_21gb, nifti_claims_21gb_segment, dicom_rows_65535, mhd_claims_huge,
+                               seqnrrd_claims_huge],
     "malformed JSON": [nifti_ext_list, nifti_ext_string_times, nifti_ext_int_modality, nifti_ext_not_json,
                        markups_is_string, markups_points_ints, markups_points_strings, markups_position_strings,
                        markups_deeply_nested, markups_score_list, markups_function_nan, models_json_broken,

@@ -54,3 +54,13 @@ def test_table_summary(capsys):
             print(f"  {cls:<34} {len(fns):3d} cases" + (f" ({pending} pending another issue)" if pending else ""))
         print(f"  {'total':<34} {len(CASES):3d}")
     assert len(CLASSES) >= 11 and all(CLASSES.values())
+
+
+def test_debug_shows_the_traceback(tmp_path, fuzz_base):
+    """--debug: the traceback and the libraries' own output are shown (not the one-line form)."""
+    from hostile_inputs import mhd_garbage_compressed
+
+    (tmp_path / "in").mkdir()
+    case = mhd_garbage_compressed(fuzz_base, tmp_path / "in")
+    result = run_cli(["--debug", *case.argv], cwd=tmp_path)
+    assert result.code != 0 and "Traceback" in result.stderr and "InputError" in result.stderr
