@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [args.seg, args.image, args.landmarks, args.a2c, args.a2c_landmarks]
     from cardiacmotion.io.outputs import OutputGuard, check_outputs
 
+    check_not_input(args.output, inputs)  # the most important refusal first
     if not str(args.output).lower().endswith(".json"):
         raise InputError(f"the output must be a .json file (the CSV is written beside it), got {args.output}")
     if args.plot and not str(args.plot).lower().endswith(".png"):

@@ -39,6 +39,7 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), suff
     p = Path(path)
     if not str(path).strip():
         raise InputError(f"{option}: empty output path")
+    check_not_input(p, list(inputs))  # first: the most important reason to refuse
     if suffixes and not folder and not _has_suffix(p, suffixes):
         raise InputError(f"{option} {path}: unknown output type (expected {' or '.join(suffixes)})")
     parent = p.parent if str(p.parent) else Path(".")
@@ -54,7 +55,6 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), suff
         raise InputError(f"{option} {path}: is an existing folder, expected a file name")
     if p.exists() and not folder and not os.access(p, os.W_OK):
         raise InputError(f"{option} {path}: exists and is read-only")
-    check_not_input(p, list(inputs))
     return p
 
 
