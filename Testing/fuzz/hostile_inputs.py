@@ -497,6 +497,25 @@ def train_propagation_init_nan(base, case):
                  "--out", "out/c.pt"], 4, "NaN")
 
 
+def evaluate_scoring_weights_nan(base, case):
+    return Case(["evaluate", "scoring", "--weights", _nan_checkpoint(BUNDLED / "mmsa-v0.2.0.pt", case / "n.pt"),
+                 "--json", "out/e.json"], 4, "NaN")
+
+
+def evaluate_propagation_json_missing_folder(base, case):
+    return Case(["evaluate", "scoring", "--json", "out/no/e.json"], 2, "does not exist")
+
+
+def phantom_output_is_file(base, case):
+    (case / "afile").write_text("x")
+    return Case(["phantom", "mr", "-o", str(case / "afile")], 2, "not a folder")
+
+
+def demo_output_is_file(base, case):
+    (case / "afile").write_text("x")
+    return Case(["demo", "-o", str(case / "afile")], 2, "not a folder")
+
+
 CLASSES: dict[str, list[Callable]] = {
     "non-finite images": [nan5_info, nan5_segment, all_nan_segment, nan5_analyze, nan5_score, nan5_function_image,
                           inf_voxel_info, dicom_rescale_nan],
@@ -514,14 +533,16 @@ CLASSES: dict[str, list[Callable]] = {
                        models_json_wrong_types],
     "unwritable or impossible outputs": [segment_readonly, segment_txt_suffix, segment_folder_is_file,
                                          segment_output_is_folder, segment_output_is_input, analyze_output_is_file,
-                                         analyze_readonly, function_readonly, score_same_outputs],
+                                         analyze_readonly, function_readonly, score_same_outputs,
+                                         phantom_output_is_file, demo_output_is_file,
+                                         evaluate_propagation_json_missing_folder],
     "bad values accepted": [score_ed_phase_999, function_es_phase_negative, segment_seed_phase_999,
                             video_spacing_zero, video_spacing_nan],
     "leftovers after a failure": [function_plot_missing_folder, score_bullseye_missing_folder,
                                   benchmark_json_missing_folder],
     "multi-line errors": [mp4_without_moov, avi_truncated, mhd_garbage_compressed],
     "training arguments": [train_scoring_batch0, train_scoring_epochs0, train_scoring_init_garbage,
-                           train_propagation_batch0, train_propagation_init_nan],
+                           train_propagation_batch0, train_propagation_init_nan, evaluate_scoring_weights_nan],
 }
 
 #: cases whose contract another issue implements (they pass once it is merged)

@@ -45,9 +45,15 @@ def check_train_args(verb: str, target: str, args: argparse.Namespace) -> None:
         for name in ("out", "output"):
             if getattr(args, name, None):
                 check_output(getattr(args, name), suffixes=(".pt",), option=_flag(name))
+    if verb == "evaluate" and getattr(args, "json", None):
+        from cardiacmotion.io.outputs import check_output
+
+        check_output(args.json, suffixes=(".json",), option="--json")
     init = getattr(args, "init", None)
     if verb == "train" and init:
         _check_init(target, init)
+    if verb == "evaluate" and getattr(args, "weights", None):
+        _check_init(target, args.weights)
 
 
 def _check_init(target: str, path: str) -> None:
