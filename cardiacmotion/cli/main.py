@@ -60,6 +60,7 @@ class _QuietLibraries:
         warnings.simplefilter("ignore")
         import logging
 
+        self.log_level = logging.getLogger().level
         logging.getLogger().setLevel(logging.CRITICAL)  # nibabel and others log repairs at WARNING
         return self
 
@@ -67,6 +68,9 @@ class _QuietLibraries:
         if not self.active or self.saved is None:
             return
         self.warnings.__exit__(*exc)
+        import logging
+
+        logging.getLogger().setLevel(self.log_level)
         try:
             self.stream.flush()
         except (OSError, ValueError):  # closed after a broken pipe
