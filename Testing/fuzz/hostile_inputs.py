@@ -516,6 +516,25 @@ def demo_output_is_file(base, case):
     return Case(["demo", "-o", str(case / "afile")], 2, "not a folder")
 
 
+# -- outputs checked late: the output's reason must come first, before the (bad) image is even read ---
+def early_segment_readonly(base, case):
+    return Case(["segment", _nan_image(base, case, 0.05), "--seed", base["seed"], "-o",
+                 f"{_unwritable_dir(case)}/seg.nii.gz", *REG], 2, "not writable")
+
+
+def early_segment_txt(base, case):
+    return Case(["segment", _nan_image(base, case, 0.05), "--seed", base["seed"], "-o", "out/seg.txt", *REG], 2, "unknown output type")
+
+
+def early_score_bullseye(base, case):
+    return Case(["score", _nan_image(base, case, 0.05), "--seg", base["labels"], "--landmarks", base["landmarks"],
+                 "-o", "out/s.json", "--bullseye", "out/x/b.png"], 2, "does not exist")
+
+
+def early_function_plot(base, case):
+    return Case(["function", _nan_image(base, case, 0.05), "-o", "out/f.json", "--plot", "out/x/c.png"], 2, "does not exist")
+
+
 CLASSES: dict[str, list[Callable]] = {
     "non-finite images": [nan5_info, nan5_segment, all_nan_segment, nan5_analyze, nan5_score, nan5_function_image,
                           inf_voxel_info, dicom_rescale_nan],
@@ -541,6 +560,7 @@ CLASSES: dict[str, list[Callable]] = {
     "leftovers after a failure": [function_plot_missing_folder, score_bullseye_missing_folder,
                                   benchmark_json_missing_folder],
     "multi-line errors": [mp4_without_moov, avi_truncated, mhd_garbage_compressed],
+    "outputs checked late": [early_segment_readonly, early_segment_txt, early_score_bullseye, early_function_plot],
     "training arguments": [train_scoring_batch0, train_scoring_epochs0, train_scoring_init_garbage,
                            train_propagation_batch0, train_propagation_init_nan, evaluate_scoring_weights_nan],
 }
