@@ -7,7 +7,6 @@ the SCORES.json shape (DESIGN section 4) with per-segment class probabilities.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Union
