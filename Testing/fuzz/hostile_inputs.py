@@ -442,6 +442,16 @@ def segment_seed_phase_999(base, case):
     return Case(["segment", "{image}", "--seed", "{seed}", "--seed-phase", "999", "-o", "out/seg.nii.gz", *REG], 2)
 
 
+def score_threshold_nan(base, case):
+    return Case(["score", "{image}", "--seg", "{labels}", "--landmarks", "{landmarks}", "-o", "out/s.json",
+                 "--method", "thickening", "--normal-pct", "nan"], 2, "--normal-pct must be a finite number")
+
+
+def score_outward_inf(base, case):
+    return Case(["score", "{image}", "--seg", "{labels}", "--landmarks", "{landmarks}", "-o", "out/s.json",
+                 "--method", "thickening", "--dyskinetic-outward-mm", "inf"], 2, "finite")
+
+
 def video_spacing_zero(base, case):
     from cardiacmotion.cine import Cine
     from cardiacmotion.io.video import write_video
@@ -556,6 +566,7 @@ CLASSES: dict[str, list[Callable]] = {
                                          phantom_output_is_file, demo_output_is_file,
                                          evaluate_propagation_json_missing_folder],
     "bad values accepted": [score_ed_phase_999, function_es_phase_negative, segment_seed_phase_999,
+                            score_threshold_nan, score_outward_inf,
                             video_spacing_zero, video_spacing_nan],
     "leftovers after a failure": [function_plot_missing_folder, score_bullseye_missing_folder,
                                   benchmark_json_missing_folder],

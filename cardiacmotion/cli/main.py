@@ -8,7 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from cardiacmotion import __version__
-from cardiacmotion.errors import CardiacMotionError
+from cardiacmotion.errors import CardiacMotionError, InputError
 
 #: exit codes of a run stopped by a signal (128 + the signal number, as shells report them)
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
@@ -136,8 +136,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 pass
 
 
+def _finite_numbers(args: argparse.Namespace) -> None:
+    """No option takes NaN or infinity (argparse's ``type=float`` accepts both)."""
+    import math
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise InputError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+
+
 def _run(args: argparse.Namespace, debug: bool) -> int:
     try:
+        _finite_numbers(args)
         return int(args.func(args) or 0)
     except CardiacMotionError as exc:
         if debug:
