@@ -172,3 +172,26 @@ def test_json_outputs_never_hold_nan(tmp_path, data):
 
     write_json(data, tmp_path / "o.json")
     json.loads((tmp_path / "o.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} written into JSON"))
+
+
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ed=st.one_of(st.none(), st.integers(-20, 20)), es=st.one_of(st.none(), st.integers(-20, 20)),
+       normal=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+       akinetic=st.one_of(st.none(), st.floats(-50, 60)))
+def test_score_options_fuzz(tmp_path_factory, fuzz_base, ed, es, normal, akinetic):
+    """Any ED/ES phase and threshold: exit 0 with valid JSON (no NaN), or exit 2 with one line and no output."""
+    from fuzz_support import run_cli
+
+    d = tmp_path_factory.mktemp("score_opts")
+    argv = ["score", fuzz_base["image"], "--seg", fuzz_base["labels"], "--landmarks", fuzz_base["landmarks"],
+            "-o", "s.json", "--method", "thickening"]
+    for flag, value in (("--ed-phase", ed), ("--es-phase", es), ("--normal-pct", normal), ("--akinetic-pct", akinetic)):
+        if value is not None:
+            argv += [flag, repr(value) if isinstance(value, float) else str(value)]
+    result = run_cli(argv, cwd=d)
+    if result.code == 0:
+        json.loads((d / "s.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in SCORES.json"))
+    else:
+        assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert "internal error" not in result.stderr and list(d.iterdir()) == []
