@@ -43,7 +43,7 @@ def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarra
     try:
         return score_learned(image, seg, landmarks, weights=weights, device=device)
     except (WeightsError, NotAvailableError) as err:
-        if method == "learned":
+        if method == "learned" or weights is not None:  # a user's checkpoint: an error, never a fallback
             raise
         scores = thickening()
         scores["method_note"] = f"auto: thickening (the learned scorer was unavailable: {err})"
@@ -121,7 +121,9 @@ def analyze(
 
             scores = score_segmentation(image, seg, landmarks, method=score_method, device=info.get("device", "cpu"),
                                         ed_phase=function.get("ed_phase"), es_phase=function.get("es_phase"))
-            (tmp / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
+            from cardiacmotion.io.jsonout import finite_json  # NaN is not JSON (issue 19)
+
+            (tmp / "scores.json").write_text(json.dumps(finite_json(scores), indent=2, allow_nan=False) + "\n")
             write_score_bullseye(scores, tmp / "bullseye.png")
             summary["files"].update(scores="scores.json", bullseye="bullseye.png")
             if any(s.get("thickening_pct") is not None for s in scores["segments"]):

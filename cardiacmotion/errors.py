@@ -19,6 +19,10 @@ class NotAvailableError(CardiacMotionError):
     exit_code = 3
 
 
+class MethodFailedError(NotAvailableError):
+    """The method ran but produced no result (e.g. it labelled only the seeded frames): exit 3."""
+
+
 class WeightsError(CardiacMotionError):
     """Model weights missing, corrupt, or for another architecture."""
 

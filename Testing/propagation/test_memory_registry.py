@@ -62,8 +62,8 @@ def test_auto_falls_back_to_registration_without_weights(tmp_path, monkeypatch):
     seg, info = segment.segment_cine(cine, seeds=seeds, method="auto", device="cpu")
     assert info["method"] == "registration" and "memory" in info.get("message", "")
     assert seg.array.shape == cine.array.shape
-    # a user's checkpoint that does not load: auto says so and falls back
-    _, info = segment.segment_cine(cine, seeds=seeds, method="auto", device="cpu", weights=str(tmp_path / "x.pt"))
-    assert info["method"] == "registration" and "memory" in info.get("message", "")
+    # a user's checkpoint that does not load: an error even under auto, never a silent fallback (issue 19)
+    with pytest.raises(WeightsError, match="not found"):
+        segment.segment_cine(cine, seeds=seeds, method="auto", device="cpu", weights=str(tmp_path / "x.pt"))
     with pytest.raises(WeightsError, match="no bundled"):
         segment.segment_cine(cine, seeds=seeds, method="memory", device="cpu")

@@ -26,10 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.analyze import analyze
     from cardiacmotion.cine import optional_modality
     from cardiacmotion.errors import InputError
-    from cardiacmotion.io import check_not_input, load_seed, match_landmarks, read_image
+    from cardiacmotion.io import load_seed, match_landmarks, read_image
     from cardiacmotion.io.markups import read_markups
 
-    check_not_input(args.output, [args.image, args.seed, args.landmarks])
+    from cardiacmotion.io.outputs import check_output
+
+    check_output(args.output, [args.image, args.seed, args.landmarks], folder=True)
     image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
     seeds = load_seed(args.seed, image, seed_phase=args.seed_phase) if args.seed else None
     landmarks = match_landmarks(read_markups(args.landmarks), image) if args.landmarks else None

@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.cases < 1:
         raise InputError("--cases must be at least 1")
+    if args.json_out:
+        from cardiacmotion.io.outputs import check_output
+
+        check_output(args.json_out, suffixes=(".json",), option="--json")
     methods = args.methods or available_methods()
     # fusion runs memory and registration: there when memory is, and benchmarked only on request
     known = segment_methods()

@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.progress import sub_progress
 
     out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        from cardiacmotion.errors import InputError
+
+        raise InputError(f"-o {out}: exists and is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     progress = make_progress(args)
     cases = [("mr", lambda: make_mr_case(args.seed)), ("echo_a4c", lambda: make_echo_case(args.seed, view="A4C"))]

@@ -42,13 +42,15 @@ def run(args: argparse.Namespace) -> int:
 
     progress = make_progress(args)
     inputs = [args.seg, args.image, args.landmarks, args.a2c, args.a2c_landmarks]
-    for out in (args.output, csv_path_for(args.output), args.plot):
-        if out:
-            check_not_input(out, inputs)
+    from cardiacmotion.io.outputs import OutputGuard, check_outputs
+
+    check_not_input(args.output, inputs)  # the most important refusal first
     if not str(args.output).lower().endswith(".json"):
         raise InputError(f"the output must be a .json file (the CSV is written beside it), got {args.output}")
     if args.plot and not str(args.plot).lower().endswith(".png"):
         raise InputError(f"--plot must name a .png file, got {args.plot}")
+    check_outputs([(args.output, "-o", (".json",)), (csv_path_for(args.output), "the CSV beside -o", (".csv",)),
+                   (args.plot, "--plot", (".png",))], inputs)
     if args.a2c_landmarks and not args.a2c:
         raise InputError("--a2c-landmarks needs --a2c (the second view's segmentation)")
     modality = optional_modality(args.modality)
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         seg, landmarks_per_frame=landmarks, second_view=second, ed_phase=args.ed_phase, es_phase=args.es_phase
     )
     progress(0.8, "writing outputs")
-    write_function_outputs(result, args.output, args.plot, inputs=inputs)
+    with OutputGuard([args.output, csv_path_for(args.output), args.plot]):  # all three or none
+        write_function_outputs(result, args.output, args.plot, inputs=inputs)
     progress(1.0, "done")
     ef = result["lv_ef_pct"]
     say(

@@ -31,15 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cardiacmotion.io import check_not_input, read_image, read_labels
+    from cardiacmotion.io import read_image, read_labels
     from cardiacmotion.io.markups import read_markups
 
+    from cardiacmotion.io.outputs import OutputGuard, check_outputs
+
     inputs = [args.image, args.seg, args.landmarks]
-    outputs = [o for o in (args.output, args.bullseye, args.thickening_bullseye) if o]
-    for out in outputs:
-        check_not_input(out, inputs)
-    if len({str(o) for o in outputs}) != len(outputs):
-        raise InputError("the output paths must differ from each other")
+    check_outputs([(args.output, "-o", (".json",)), (args.bullseye, "--bullseye", (".png",)),
+                   (args.thickening_bullseye, "--thickening-bullseye", (".png",))], inputs)
     progress = make_progress(args)
     progress(0.0, "reading")
     image = read_image(args.image, modality="MR")
@@ -64,19 +63,22 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device) if args.method != "thickening" else "cpu"
     scores = score_segmentation(image, seg, landmarks, method=args.method, ed_phase=args.ed_phase,
                                 es_phase=args.es_phase, weights=args.weights, device=device, thresholds=thresholds)
+    if scores.get("weights_note"):
+        say(args, scores["weights_note"])
     if scores.get("method_note"):
         say(args, scores["method_note"])
     elif scores.get("method") == "learned":
         say(args, f"learned wall-motion scoring (MMSA) on {device}")
     progress(0.8, "writing")
-    write_json(scores, args.output)
-    if args.bullseye or args.thickening_bullseye:
-        from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
+    with OutputGuard([args.output, args.bullseye, args.thickening_bullseye]):  # all or none
+        write_json(scores, args.output)
+        if args.bullseye or args.thickening_bullseye:
+            from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
 
-        if args.bullseye:
-            write_score_bullseye(scores, args.bullseye)
-        if args.thickening_bullseye:
-            write_thickening_bullseye(scores, args.thickening_bullseye)
+            if args.bullseye:
+                write_score_bullseye(scores, args.bullseye)
+            if args.thickening_bullseye:
+                write_thickening_bullseye(scores, args.thickening_bullseye)
     progress(1.0, "done")
     say(args, f"MSI {scores['motion_score_index']:.2f}, abnormal segments: {scores['abnormal_segments'] or 'none'}")
     return 0

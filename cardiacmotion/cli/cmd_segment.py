@@ -61,14 +61,15 @@ def _load_landmarks(path: str, image):
 
 def run(args: argparse.Namespace) -> int:
     from cardiacmotion.cine import optional_modality
-    from cardiacmotion.io import atomic_output, check_not_input, read_image, write_image
+    from cardiacmotion.io import atomic_output, read_image, write_image
     from cardiacmotion.propagation.segment import segment_cine
 
     if not args.seed and not args.landmarks:
         raise InputError("give a seed (--seed SEED.nii.gz) or three landmarks (--landmarks LM.mrk.json)")
-    check_not_input(args.output, [args.image, args.seed, args.landmarks])
-    if args.info_json:
-        check_not_input(args.info_json, [args.image, args.seed, args.landmarks, args.output])
+    from cardiacmotion.io.outputs import IMAGE_SUFFIXES, OutputGuard, check_outputs
+
+    check_outputs([(args.output, "-o", IMAGE_SUFFIXES), (args.info_json, "--info-json", (".json",))],
+                  [args.image, args.seed, args.landmarks])
     progress = make_progress(args)
     progress(0.0, "reading")
     image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
@@ -79,12 +80,13 @@ def run(args: argparse.Namespace) -> int:
         progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=args.seed_phase,
     )
     progress(0.98, "writing")
-    with atomic_output(args.output) as tmp:
-        write_image(seg, tmp)
-    if args.info_json:
-        from cardiacmotion.cli.common import write_json
+    with OutputGuard([args.output, args.info_json]):  # both or none
+        with atomic_output(args.output) as tmp:
+            write_image(seg, tmp)
+        if args.info_json:
+            from cardiacmotion.cli.common import write_json
 
-        write_json(info, args.info_json)
+            write_json(info, args.info_json)
     progress(1.0, "done")
     if info.get("message"):
         say(args, info["message"])

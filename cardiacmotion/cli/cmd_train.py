@@ -32,7 +32,18 @@ def _add(sub: argparse._SubParsersAction, verb: str) -> None:
         tp = tsub.add_parser(target, help=getattr(module, "HELP", target))
         module.add_arguments(tp)
         add_common(tp)
-        tp.set_defaults(func=getattr(module, "train" if verb == "train" else "evaluate"))
+        tp.set_defaults(func=_checked(verb, target, getattr(module, "train" if verb == "train" else "evaluate")))
+
+
+def _checked(verb: str, target: str, func):
+    """Run the argument checks (cardiacmotion.training.argcheck) before the target's own code."""
+    def run(args: argparse.Namespace) -> int:
+        from cardiacmotion.training.argcheck import check_train_args
+
+        check_train_args(verb, target, args)
+        return func(args)
+
+    return run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -25,11 +25,12 @@ def make_progress(args: argparse.Namespace) -> Progress:
 
 
 def write_json(data: Any, path: str | Path) -> None:
-    """Write JSON atomically (never a half-written output)."""
+    """Write JSON atomically (never a half-written output); a non-finite number is written as null."""
     from cardiacmotion.io.atomic import atomic_output
+    from cardiacmotion.io.jsonout import finite_json
 
     with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
+        Path(tmp).write_text(json.dumps(finite_json(data), indent=2, allow_nan=False) + "\n")  # NaN is not JSON
 
 
 def say(args: argparse.Namespace, message: str) -> None:

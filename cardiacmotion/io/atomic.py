@@ -32,7 +32,10 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise InputError(f"output folder does not exist: {parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + _suffixes(path), dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + _suffixes(path), dir=parent)
+    except OSError as exc:  # read-only folder, a file where the folder should be, disk full
+        raise InputError(f"cannot write {path}: {exc.strerror or type(exc).__name__} ({parent})") from None
     os.close(fd)
     os.unlink(tmp)
     tmp_path = Path(tmp)
@@ -42,12 +45,45 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
             raise RuntimeError(f"writer produced no file for {path}")
         if path.is_dir() and not tmp_path.is_dir():
             raise InputError(f"output {path} is an existing folder")
-        if tmp_path.is_dir() and path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(tmp_path, path)
+        with signals_blocked():
+            _swap_into_place(tmp_path, path)
     finally:
-        if tmp_path.exists():
-            shutil.rmtree(tmp_path) if tmp_path.is_dir() else tmp_path.unlink()
+        with signals_blocked():
+            if tmp_path.exists():
+                shutil.rmtree(tmp_path, ignore_errors=True) if tmp_path.is_dir() else tmp_path.unlink()
+
+
+def _swap_into_place(tmp_path: Path, path: Path) -> None:
+    """Rename ``tmp_path`` to ``path``; an earlier folder is moved aside first and removed only after."""
+    if tmp_path.is_dir() and path.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        os.rmdir(old)
+        os.replace(path, old)
+        try:
+            os.replace(tmp_path, path)
+        except BaseException:
+            os.replace(old, path)  # put the earlier result back
+            raise
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    else:
+        os.replace(tmp_path, path)
+
+
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while outputs are swapped or cleaned up (delivered right after)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    mask = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def check_not_input(output: PathLike, inputs: Iterable[PathLike | None]) -> None:

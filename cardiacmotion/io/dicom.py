@@ -291,6 +291,9 @@ def _assemble(s: _Series, source: str) -> Cine:
     frame_times = np.median(trig, axis=1) if np.all(np.isfinite(trig)) else default_frame_times(t)
 
     rows, cols = h0.shape
+    from cardiacmotion.io.validate import check_allocation
+
+    check_allocation(t * k * rows * cols * 2, f"DICOM series in {source}", as_float32_of=2)  # before allocating
     arr = np.empty((t, k, rows, cols), dtype=np.float32)
     for kk, sl in enumerate(ordered):
         for tt, h in enumerate(sl):

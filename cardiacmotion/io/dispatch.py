@@ -81,6 +81,9 @@ def read_image(
     if fmt in ("video", "dicom-dir", "dicom-file"):
         kwargs["spacing"] = spacing  # ultrasound DICOM without a region calibration needs it too
     cine = reader(p, **kwargs)
+    from cardiacmotion.io.validate import check_image_values
+
+    check_image_values(cine, path)  # NaN/Inf voxels, zero spacing: refused (README "Command line")
     if modality:
         cine.modality = modality.upper()
     if view:

@@ -22,15 +22,20 @@ ECHO_LANDMARKS = ("Apex", "Mitral annulus septal", "Mitral annulus lateral")
 
 def read_markups(path: Union[str, Path]) -> dict[str, np.ndarray]:
     """Return ``{label: RAS point (3,)}`` for every defined control point of the first markups node."""
+    from cardiacmotion.io.schema import MARKUPS, find_error, parse_json
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such landmarks file: {path}")
     try:
-        doc = json.loads(p.read_text())
-        node = doc["markups"][0]
-        points = node.get("controlPoints", [])
-    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not a Slicer markups JSON file") from exc
+        doc = parse_json(p.read_bytes(), "the text")
+    except (InputError, OSError) as exc:
+        raise InputError(f"{path} is not a Slicer markups JSON file ({exc})"[:300]) from None
+    reason = find_error(doc, MARKUPS)
+    if reason:
+        raise InputError(f"{path} is not a Slicer markups JSON file: {reason}")
+    node = doc["markups"][0]
+    points = node.get("controlPoints", [])
     system = str(node.get("coordinateSystem", "LPS")).upper()
     if system not in ("LPS", "RAS"):
         raise InputError(f"{path}: unknown coordinate system {system!r}")
@@ -38,10 +43,9 @@ def read_markups(path: Union[str, Path]) -> dict[str, np.ndarray]:
     for cp in points:
         if cp.get("positionStatus", "defined") != "defined":
             continue
-        try:
-            pos = np.asarray(cp["position"], dtype=np.float64).reshape(3)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise InputError(f"{path}: control point {cp.get('label', '?')!r} has no valid position") from exc
+        if "position" not in cp:
+            raise InputError(f"{path}: control point {cp.get('label', '?')!r} has no position")
+        pos = np.asarray(cp["position"], dtype=np.float64).reshape(3)
         out[str(cp.get("label", ""))] = lps_to_ras_points(pos) if system == "LPS" else pos
     return out
 

@@ -50,16 +50,44 @@ def _check_data_file(path: Path) -> None:
     data = path.parent / name
     if not data.is_file():
         raise InputError(f"cannot read {path}: its data file {name} is missing")
-    if fields.get("CompressedData", "False").lower() == "true":
-        return
     try:
         dims = [int(v) for v in fields.get("DimSize", "").split()]
         channels = int(fields.get("ElementNumberOfChannels", "1"))
-        nbytes = int(np.prod(dims)) * channels * _MET_BYTES[fields.get("ElementType", "")]
+        itemsize = _MET_BYTES[fields.get("ElementType", "")]
+        nbytes = int(np.prod(dims, dtype=object)) * channels * itemsize
     except (ValueError, KeyError):
         return  # let SimpleITK judge an unusual header
-    if data.stat().st_size < nbytes:
+    if not dims or min(dims) < 1:
+        raise InputError(f"cannot read {path}: impossible DimSize {fields.get('DimSize')!r}")
+    from cardiacmotion.io.validate import check_allocation
+
+    compressed = fields.get("CompressedData", "False").lower() == "true"
+    if not compressed and data.stat().st_size < nbytes:
         raise InputError(f"cannot read {path}: {name} holds {data.stat().st_size} bytes, the header needs {nbytes}")
+    check_allocation(nbytes, f"MetaImage {path}", file_bytes=data.stat().st_size, compressed=compressed, as_float32_of=itemsize)
+    if compressed:
+        _check_compressed(path, data, nbytes)
+
+
+def _check_compressed(path: Path, data: Path, nbytes: int) -> None:
+    """SimpleITK reads a corrupt zlib stream as zeros ("Uncompress failed"): inflate it here first."""
+    import zlib
+
+    inflater = zlib.decompressobj()
+    total = 0
+    try:
+        with open(data, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                total += len(inflater.decompress(chunk, max(nbytes - total, 0) + 1))
+                while inflater.unconsumed_tail and total <= nbytes:
+                    total += len(inflater.decompress(inflater.unconsumed_tail, max(nbytes - total, 0) + 1))
+                if total > nbytes:
+                    break
+            total += len(inflater.flush())
+    except zlib.error as exc:
+        raise InputError(f"cannot read {path}: its compressed data {data.name} is corrupt ({exc})") from None
+    if total != nbytes:
+        raise InputError(f"cannot read {path}: its compressed data {data.name} inflates to {total} bytes, the header needs {nbytes}")
 
 
 def read_mhd(path: Path, three_d: str = "time") -> Cine:

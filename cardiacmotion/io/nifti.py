@@ -21,6 +21,7 @@ def read_nifti(path: Path, three_d: str = "time") -> Cine:
     """
     import nibabel as nib
 
+    _check_raw_header(Path(path))
     try:
         img = nib.load(str(path))
         data = np.asanyarray(img.dataobj)
@@ -63,13 +64,65 @@ def read_nifti(path: Path, three_d: str = "time") -> Cine:
 
 
 def _read_meta(img) -> dict:
+    from cardiacmotion.io.schema import NIFTI_META, parse_json, validate
+
     for ext in img.header.extensions:
         if ext.get_code() == _EXT_CODE:
-            try:
-                return json.loads(bytes(ext.content).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                return {}
+            what = "the NIfTI's CardiacMotion JSON extension"
+            return validate(parse_json(bytes(ext.content), what), NIFTI_META, what)
     return {}
+
+
+def _check_raw_header(path: Path) -> None:
+    """Refuse what nibabel would silently repair or try to allocate.
+
+    nibabel sets zero voxel sizes to 1 mm (volumes would be invented) and reads a header's
+    claimed size into memory; both are checked here on the raw header bytes first.
+    """
+    import gzip
+    import struct
+
+    from cardiacmotion.io.validate import check_allocation
+
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as f:
+            raw = f.read(544)
+    except Exception:  # noqa: BLE001 - zlib.error, EOFError, OSError...: nibabel gives the reason for an unreadable file
+        return
+    if len(raw) < 348:
+        return
+    for endian in "<>":
+        size = struct.unpack(endian + "i", raw[:4])[0]
+        if size in (348, 540):
+            break
+    else:
+        return
+    if size == 348:
+        dim = struct.unpack(endian + "8h", raw[40:56])
+        bitpix = struct.unpack(endian + "h", raw[72:74])[0]
+        pixdim = struct.unpack(endian + "8f", raw[76:108])
+        vox_offset = struct.unpack(endian + "f", raw[108:112])[0]
+        sform_code = struct.unpack(endian + "h", raw[254:256])[0]
+    else:
+        if len(raw) < 540:
+            return
+        bitpix = struct.unpack(endian + "h", raw[14:16])[0]
+        dim = struct.unpack(endian + "8q", raw[16:80])
+        pixdim = struct.unpack(endian + "8d", raw[104:168])
+        vox_offset = struct.unpack(endian + "q", raw[168:176])[0]
+        sform_code = struct.unpack(endian + "i", raw[348:352])[0]
+    ndim = int(dim[0])
+    if not 1 <= ndim <= 7 or any(d < 1 for d in dim[1:ndim + 1]) or bitpix <= 0:
+        raise InputError(f"cannot read NIfTI {path}: the header gives an impossible size (dim {list(dim[:ndim + 1])}, bitpix {bitpix})")
+    nbytes = int(np.prod([int(d) for d in dim[1:ndim + 1]], dtype=object)) * bitpix // 8
+    compressed = path.name.lower().endswith(".gz")
+    check_allocation(nbytes, f"NIfTI {path}", file_bytes=path.stat().st_size - (0 if compressed else int(vox_offset)),
+                     compressed=compressed, as_float32_of=bitpix // 8)
+    spatial = [float(v) for v in pixdim[1:min(ndim, 3) + 1]]
+    if sform_code <= 0 and not all(np.isfinite(v) and v != 0 for v in spatial):
+        raise InputError(f"{path}: the NIfTI voxel size (pixdim {spatial}) is zero or not finite and no sform gives the "
+                         "geometry; volumes would be invented: fix the header")
 
 
 def write_nifti(cine: Cine, path: Path) -> None:

@@ -43,19 +43,27 @@ def read_video(path: Path, spacing: Optional[Sequence[float]] = None) -> Cine:
         if not cap.isOpened():
             raise InputError(f"{path}: cannot open the video (unknown codec or not a video)")
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames = []
+        claimed = [int(cap.get(p) or 0) for p in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_HEIGHT, cv2.CAP_PROP_FRAME_WIDTH)]
+        if min(claimed) > 0:
+            from cardiacmotion.io.validate import check_allocation
+
+            check_allocation(int(np.prod(claimed, dtype=object)), f"video {path}", as_float32_of=1)
+        frames = []  # 8-bit grey until the end: a long clip costs 1 + 4 bytes per pixel, not 8
         while True:
             ok, frame = cap.read()
             if not ok:
                 break
             if frame.ndim == 3:
                 frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            frames.append(frame.astype(np.float32))
+            frames.append(frame)
     finally:
         cap.release()
     if not frames:
         raise InputError(f"{path}: the video has no readable frames")
-    arr = np.stack(frames)[:, None]
+    arr = np.empty((len(frames), 1) + frames[0].shape, np.float32)
+    for n, frame in enumerate(frames):
+        arr[n, 0] = frame
+    del frames
     t = arr.shape[0]
     reliable = 0 < fps < 10000
     times = np.arange(t) * (1000.0 / fps) if reliable else default_frame_times(t)

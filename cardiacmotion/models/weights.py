@@ -1,7 +1,11 @@
 """Bundled model weights: the ``Resources/Models/models.json`` manifest, sha256 and architecture checks.
 
 A weights file is a ``torch.save`` dictionary ``{"arch_id", "config", "state_dict", "meta"}``
-holding only tensors and plain Python values (it loads with ``weights_only=True``). The manifest
+holding only tensors and plain Python values (it loads with ``weights_only=True``). Files written
+since 0.3 also carry ``"tensor_sha256"``, a digest of the state dict's own tensors
+(:func:`tensor_digest`), so any checkpoint ``train`` writes is verified at load like a bundled
+one; an older or foreign file without it is checked for structure and finite values only and is
+reported as *unverified* (the model loaders add a self-check forward pass). The manifest
 lists, per model id (``name-vX.Y.Z``), the file, its sha256, its architecture id, and what was
 measured. Every failure raises :class:`~cardiacmotion.errors.WeightsError` with a one-line reason.
 """
@@ -36,17 +40,17 @@ def sha256_of(path: PathLike) -> str:
 
 
 def read_manifest(directory: Optional[PathLike] = None) -> dict:
-    """The manifest as ``{"models": [...]}``; an empty one when the file does not exist."""
+    """The manifest as ``{"models": [...]}``; an empty one when the file does not exist.
+
+    Raises:
+        WeightsError: not JSON, or not the manifest's structure (one line, with where).
+    """
+    from cardiacmotion.io.schema import MODELS_MANIFEST, load_json
+
     path = Path(directory or models_dir()) / MANIFEST
     if not path.is_file():
         return {"models": []}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: the model manifest is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
-        raise WeightsError(f"{path}: the model manifest has no 'models' list")
-    return data
+    return load_json(path, "the model manifest", MODELS_MANIFEST, error=WeightsError)
 
 
 def manifest_entry(model_id_prefix: str, directory: Optional[PathLike] = None) -> Optional[dict]:
@@ -90,7 +94,8 @@ def save_checkpoint(path: PathLike, arch_id: str, config: dict, state_dict: dict
 
     from cardiacmotion.io.atomic import atomic_output
 
-    payload = {"arch_id": arch_id, "config": config, "state_dict": state_dict, "meta": meta}
+    payload = {"arch_id": arch_id, "config": config, "state_dict": state_dict, "meta": meta,
+               "tensor_sha256": tensor_digest(state_dict)}
     buf = io.BytesIO()
     torch.save(payload, buf)
     with atomic_output(path) as tmp:
@@ -131,4 +136,52 @@ def load_checkpoint(
         raise WeightsError(
             f"model weights are for another architecture: {path.name} is {payload['arch_id']!r}, expected {expected_arch!r}"
         )
+    payload["verification"] = verify_tensors(payload, path.name, file_checked=bool(expected_sha256))
     return payload
+
+
+def tensor_digest(state_dict: dict) -> str:
+    """sha256 over the state dict's names, dtypes, shapes and bytes (independent of the file format)."""
+    import torch
+
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        value = state_dict[name]
+        h.update(name.encode("utf-8") + b"\0")
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            h.update(f"{t.dtype}{tuple(t.shape)}".encode("ascii"))
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        else:
+            h.update(repr(value).encode("utf-8"))
+    return h.hexdigest()
+
+
+def verify_tensors(payload: dict, name: str, file_checked: bool = False) -> str:
+    """Check a loaded checkpoint's tensors; return how it was verified.
+
+    Returns:
+        ``'sha256'`` (the file matched the manifest), ``'digest'`` (its own tensor digest
+        matched) or ``'unverified'`` (no digest: structure and finite values only).
+    Raises:
+        WeightsError: not a dict of tensors, a non-finite weight, or a digest mismatch.
+    """
+    import torch
+
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{name} is not a CardiacMotion checkpoint (its state_dict is not a set of tensors)")
+    for key, t in state.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise WeightsError(f"model weights are corrupt: {name} holds NaN or infinite values in {key}")
+    digest = payload.get("tensor_sha256")
+    if digest is not None:
+        if not isinstance(digest, str) or tensor_digest(state) != digest:
+            raise WeightsError(f"model weights are corrupt: the tensors of {name} do not match the digest stored in it")
+        return "digest"
+    return "sha256" if file_checked else "unverified"
+
+
+def unverified_note(name: str, check: str) -> str:
+    """The one-line note a loader reports for a checkpoint without a digest that passed its self-check."""
+    return f"note: {name} carries no digest (unverified: structure, finite weights and {check} checked)"

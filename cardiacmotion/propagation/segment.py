@@ -38,9 +38,11 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
             try:
                 make = factory(device, modality=modality, weights=weights)
                 info["method"] = "memory"
+                if getattr(make, "note", None):
+                    info["message"] = make.note
                 return make
             except Exception as exc:  # noqa: BLE001 - auto must always fall back to registration
-                if method == "memory":
+                if method == "memory" or weights:  # the user's own checkpoint: an error, never a fallback
                     if isinstance(exc, CardiacMotionError):
                         raise
                     raise WeightsError(f"the memory method could not start: {type(exc).__name__}: {exc}") from exc
@@ -120,6 +122,9 @@ def segment_cine(
     else:
         make = _resolve(method, dev, image.modality, weights, info)
         seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
+    from cardiacmotion.propagation.result_check import check_propagated
+
+    check_propagated(seg, seeds.seeded, info.get("method", method))  # only the seed back: a failure (exit 3)
     elapsed = time.perf_counter() - t_start
     info["seconds"] = round(elapsed, 3)
     info["frames_per_second"] = round(image.phases * image.slices / max(elapsed, 1e-9), 3)

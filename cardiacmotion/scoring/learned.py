@@ -7,7 +7,6 @@ the SCORES.json shape (DESIGN section 4) with per-segment class probabilities.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Union
@@ -73,11 +72,9 @@ def sha256_of(path: Union[str, Path]) -> str:
 
 def manifest_entry(model_id: str = MODEL_ID, models_dir: Path = MODELS_DIR) -> Optional[dict]:
     """This model's object in ``models.json`` (None when the manifest or the entry is absent)."""
-    path = models_dir / "models.json"
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    entries = data.get("models", data) if isinstance(data, dict) else data
+    from cardiacmotion.models.weights import read_manifest
+
+    entries = read_manifest(models_dir)["models"]  # schema-checked: a broken file is one WeightsError line
     for entry in entries:
         if isinstance(entry, dict) and entry.get("id") == model_id:
             return entry
@@ -116,8 +113,16 @@ def load_model(weights: Optional[Union[str, Path]] = None, device: Any = "cpu"):
     try:
         model = MMSANet(MMSAConfig.from_dict(ckpt["config"]))
         model.load_state_dict(ckpt["state_dict"])
-    except (KeyError, TypeError, RuntimeError, ValueError) as err:
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as err:
         raise WeightsError(f"{path.name} does not fit the MMSA network ({str(err).splitlines()[0][:120]})") from None
+    from cardiacmotion.models.weights import verify_tensors
+
+    bundled = weights is None or path.resolve() == DEFAULT_WEIGHTS.resolve()
+    model.verification = verify_tensors(ckpt, path.name, file_checked=bundled)
+    if model.verification == "unverified":  # no digest: finite weights and a self-check pass (issue 19)
+        from cardiacmotion.models.selfcheck import mmsa_self_check
+
+        mmsa_self_check(model.eval(), path.name)
     return model.to(device).eval()
 
 
@@ -130,7 +135,10 @@ def predict_probabilities(model, segments: np.ndarray, device: Any = "cpu") -> n
     with torch.no_grad():
         x = normalise_segments(torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32))[None]).to(device)
         logits, _, _ = model(x)
-        return torch.softmax(logits[0], dim=-1).cpu().numpy()
+        probs = torch.softmax(logits[0], dim=-1).cpu().numpy()
+    if not np.all(np.isfinite(probs)):
+        raise WeightsError("the scoring network produced NaN or infinite outputs (corrupt weights?)")
+    return probs
 
 
 def score_learned(
@@ -193,7 +201,14 @@ def score_learned(
         "abnormal_segments": [s["id"] for s in out if s["score"] >= 2],
         "method": "learned",
         "model": MODEL_ID if weights is None else Path(weights).name,
+        **({"weights_note": _unverified(weights)} if getattr(model, "verification", "") == "unverified" else {}),
     }
+
+
+def _unverified(weights) -> str:
+    from cardiacmotion.models.weights import unverified_note
+
+    return unverified_note(Path(weights).name if weights else MODEL_ID, "a self-check forward pass")
 
 
 def _thickening_measures(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarray]) -> Dict[int, dict]:

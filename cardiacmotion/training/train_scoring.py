@@ -226,7 +226,10 @@ def _save(path: Path, state: Dict, cfg, meta: Dict) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:
-        torch.save({"architecture": ARCHITECTURE, "config": cfg.to_dict(), "state_dict": state, "meta": meta}, tmp)
+        from cardiacmotion.models.weights import tensor_digest
+
+        torch.save({"architecture": ARCHITECTURE, "config": cfg.to_dict(), "state_dict": state, "meta": meta,
+                    "tensor_sha256": tensor_digest(state)}, tmp)  # verified at load (issue 19)
 
 
 def _log(msg: str) -> None:
