@@ -61,7 +61,10 @@ def phantom_options(seed: int, base: Optional[dict] = None) -> dict:
     noise and breath-hold shifts beyond the phantom's own defaults (deterministic per seed)."""
     rng = np.random.default_rng([int(seed), 2020])
     opts = dict(base or {})
-    opts.setdefault("pixel_mm", float(rng.uniform(1.1, 2.2)))
+    pixel = float(rng.uniform(1.1, 2.2))
+    if "grid" in opts:  # a small grid keeps a field of view of at least 190 mm (the heart stays inside)
+        pixel = max(pixel, 190.0 / float(opts["grid"]))
+    opts.setdefault("pixel_mm", min(pixel, 2.2))
     opts.setdefault("slice_spacing_mm", float(rng.uniform(6.0, 10.0)))
     opts.setdefault("noise", float(rng.uniform(0.01, 0.05)))
     opts.setdefault("breath_hold_mm", float(rng.uniform(0.0, 2.5)) if rng.random() < 0.5 else 0.0)

@@ -66,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of what makes a run reproducible)")
     p.add_argument("--mr-phantoms", type=int, default=12, help=f"MR phantom cases (seeds {MR_PHANTOM_BASE}...)")
+    p.add_argument("--randomize", type=float, default=0.0,
+                   help="share of the MR phantoms widened by domain randomisation (cardiacmotion.phantom.randomize; 0: none)")
+    p.add_argument("--phantom-base", type=int, default=MR_PHANTOM_BASE, help="first MR phantom seed")
     p.add_argument("--echo-phantoms", type=int, default=4, help=f"echo phantom cases (seeds {ECHO_PHANTOM_BASE}...)")
     p.add_argument("--data-root", default=None, help="folder with sunnybrook/ and ep-preclinical/ (default: ../shared/data when present)")
     p.add_argument("--sunnybrook", default="SCD0000201", help="comma-separated Sunnybrook studies to train on ('' none); the others stay held out")
@@ -104,9 +107,10 @@ def build_studies(args: argparse.Namespace, log) -> list:
     t0 = time.time()
     if args.mr_phantoms or args.echo_phantoms:
         studies += datasets.phantom_studies(
-            range(MR_PHANTOM_BASE, MR_PHANTOM_BASE + args.mr_phantoms),
+            range(args.phantom_base, args.phantom_base + args.mr_phantoms),
             range(ECHO_PHANTOM_BASE, ECHO_PHANTOM_BASE + args.echo_phantoms),
             workers=getattr(args, "workers", 0),
+            **({"randomize": float(args.randomize)} if getattr(args, "randomize", 0.0) else {}),
         )
     real = _real_studies(args, datasets)
     if real:
@@ -277,7 +281,8 @@ def export(args: argparse.Namespace, net, cfg, info: dict, metrics: dict, speed:
                       "normalisation": "heart-region crop resized to size, per-frame zero mean / unit variance",
                       "mask": "one-hot of 4 classes (background + 3 labels of the modality)"},
             "training_data": {
-                "mr_phantoms": f"cardiacmotion.phantom.make_mr_case seeds {MR_PHANTOM_BASE}..{MR_PHANTOM_BASE + args.mr_phantoms - 1}",
+                "mr_phantoms": f"cardiacmotion.phantom.make_mr_case seeds {args.phantom_base}..{args.phantom_base + args.mr_phantoms - 1}",
+                "randomized_share": float(getattr(args, "randomize", 0.0)),
                 "echo_phantoms": f"make_echo_case seeds {ECHO_PHANTOM_BASE}..{ECHO_PHANTOM_BASE + args.echo_phantoms - 1}",
                 "porcine": not args.no_porcine,
                 "sunnybrook": [s for s in (args.sunnybrook or "").split(",") if s],
@@ -308,6 +313,12 @@ def command_line(args: argparse.Namespace, paths: bool = True) -> str:
         parts.append(f"--real-fraction {args.real_fraction}")
     if getattr(args, "workers", 0):
         parts.append(f"--workers {args.workers}")
+    if getattr(args, "randomize", 0.0):
+        parts.append(f"--randomize {args.randomize}")
+    if getattr(args, "phantom_base", MR_PHANTOM_BASE) != MR_PHANTOM_BASE:
+        parts.append(f"--phantom-base {args.phantom_base}")
+    if getattr(args, "minutes", 0.0):
+        parts.append(f"--minutes {args.minutes}")
     if getattr(args, "init", None):
         parts.append(f"--init {args.init}")
     if args.data_root and paths:
