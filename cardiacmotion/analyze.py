@@ -36,6 +36,14 @@ def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarra
     def thickening() -> dict:
         return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase, thresholds=thresholds)
 
+    if method == "auto":
+        # auto scores with what held-out evidence found better (models.json, cardiacmotion.evaluation.evidence)
+        from cardiacmotion.evaluation.evidence import auto_method
+
+        if auto_method("scoring") == "thickening":
+            scores = thickening()
+            scores["method_note"] = "auto: thickening (better than the learned scorer on held-out evidence, models.json)"
+            return scores
     if method not in ("learned", "auto"):
         return thickening()
     from cardiacmotion.scoring.learned import score_learned

@@ -26,7 +26,7 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
     """Return ``make_propagator`` for ``method``, falling back from memory to registration on auto."""
     if method not in METHODS and get_method(method) is None:
         raise InputError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
-    # auto prefers memory: the bundled cstm weights beat registration on phantoms and on Sunnybrook
+    # without recorded evidence auto prefers memory: the bundled cstm weights beat registration on phantoms and Sunnybrook
     # EF (models.json); registration stays the fallback when they cannot load
     if method in ("memory", "auto"):
         factory = get_method("memory")
@@ -48,6 +48,25 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
     make = get_method("registration")(device, modality=modality)
     info["method"] = "registration"
     return make
+
+
+def _auto_choice(modality: str, info: dict) -> str:
+    """What ``auto`` runs: the method ``models.json`` records as best on held-out evidence
+    (independent generator + held-out real study; :mod:`cardiacmotion.evaluation.evidence`), else
+    'auto' (memory when its weights load, else registration)."""
+    try:
+        from cardiacmotion.evaluation.evidence import auto_method
+
+        choice = auto_method("propagation", modality)
+    except ImportError:
+        choice = None
+    if choice in ("memory", "registration", "fusion"):
+        info["auto"] = f"{choice} (best on held-out evidence, models.json)"
+        if choice == "fusion" and get_method("memory") is None:
+            info["message"] = "fusion needs the learned memory method, which is not available; used registration"
+            return "registration"
+        return choice
+    return "auto"
 
 
 def _fused(image: Cine, seeds: SeedSet, dev, weights: Optional[str], info: dict, progress: ProgressFn, batch_phases: bool) -> np.ndarray:
@@ -86,7 +105,9 @@ def segment_cine(
         image: cine MR stack or echo video (``[T, K, J, I]``).
         seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed.
         landmarks: ``{name: RAS}`` (MR: RV insertions + LV centre; echo: apex + annulus).
-        method: 'auto' (memory when the weights load, else registration with a ``message``),
+        method: 'auto' (the method ``models.json`` records as best on held-out evidence, see
+            :mod:`cardiacmotion.evaluation.evidence`; without a record memory when the weights
+            load, else registration with a ``message``),
             'memory', 'registration' or 'fusion' (both, fused by shape averaging: the most
             accurate on real studies, about three times the time of memory on a CPU).
         device: 'auto', 'cpu' or 'cuda'.
@@ -115,8 +136,20 @@ def segment_cine(
         info["seed"] = "landmarks"
     else:
         info["seed"] = "mask"
+    auto_fusion = False
+    if method == "auto":
+        choice = _auto_choice(image.modality, info)
+        auto_fusion = choice == "fusion"
+        method = "auto" if choice == "memory" else choice  # 'auto' is memory with its registration fallback
     if method == "fusion":
-        seg = _fused(image, seeds, dev, weights, info, progress, batch_phases)
+        try:
+            seg = _fused(image, seeds, dev, weights, info, progress, batch_phases)
+        except CardiacMotionError as exc:
+            if not auto_fusion:
+                raise
+            info["message"] = f"fusion unavailable ({exc}); used registration"
+            make = _resolve("registration", dev, image.modality, None, info)
+            seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
     else:
         make = _resolve(method, dev, image.modality, weights, info)
         seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
