@@ -52,9 +52,12 @@ class EvalCase:
 def _truth_scores(truth: dict) -> Optional[list]:
     segs = truth.get("segments") if isinstance(truth, dict) else None
     if not segs:
-        for key in ("aha_scores", "scores", "wall_motion_scores"):
-            if isinstance(truth, dict) and truth.get(key) is not None:
-                return [int(v) for v in list(truth[key])[:16]]
+        for key in ("wall_motion", "aha_scores", "scores", "wall_motion_scores"):
+            v = truth.get(key) if isinstance(truth, dict) else None
+            if isinstance(v, dict):  # {"1": score, ..., "16": score}
+                return [int(v[k]) for k in sorted(v, key=int)][:16]
+            if v is not None:
+                return [int(x) for x in list(v)[:16]]
         return None
     return [int(s["score"]) for s in sorted(segs, key=lambda s: s["id"])[:16]]
 
