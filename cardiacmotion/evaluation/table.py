@@ -42,10 +42,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scorers", default=",".join(SCORERS), help="wall-motion scorers to compare ('' none)")
     p.add_argument("--cstm-weights", default=None, help="memory weights (default: the bundled ones)")
     p.add_argument("--mmsa-weights", default=None, help="MMSA weights (default: the bundled ones)")
-    p.add_argument("--workers", type=int, default=0, help="processes evaluating cases in parallel (0: this one)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes evaluating cases in parallel (0: this one); each runs the networks on --device "
+                        "(registration always runs on the CPU)")
     p.add_argument("--small", action="store_true", help="smaller synthetic cases (tests: 8 phases, 6 slices)")
     p.add_argument("--markdown", default=None, help="write the table as Markdown here")
     p.add_argument("--json", default=None, help="write every number (per case too) as JSON here")
+    p.add_argument("--rows-jsonl", default=None, help="also append each case's result here as it finishes (long runs)")
     p.add_argument("--write-evidence", action="store_true",
                    help="record the held-out evidence and the auto choices in models.json (Resources/Models)")
 
@@ -160,9 +163,17 @@ def _worker_init() -> None:
 def _run_job(payload: tuple) -> dict:
     job, methods, scorers, device, cstm, mmsa = payload
     try:
-        return evaluate_case(job, methods, scorers, device, cstm, mmsa)
+        try:
+            row = evaluate_case(job, methods, scorers, device, cstm, mmsa)
+        except RuntimeError:
+            if device == "cpu":
+                raise
+            row = evaluate_case(job, methods, scorers, "cpu", cstm, mmsa)  # e.g. CUDA out of memory in a worker
+            row["device_fallback"] = "cpu"
     except Exception as exc:  # noqa: BLE001 - a case that cannot be built or run is listed with its reason
-        return {"source": job[0], "name": f"{job[0]}-{job[1]}", "error": f"{type(exc).__name__}: {exc}", "methods": {}}
+        row = {"source": job[0], "name": f"{job[0]}-{job[1]}", "error": f"{type(exc).__name__}: {exc}", "methods": {}}
+    row["kind"], row["key"] = job[0], str(job[1])
+    return row
 
 
 # ---- aggregation -------------------------------------------------------------------------------
@@ -274,6 +285,11 @@ def jobs_for(args: argparse.Namespace) -> list[tuple]:
     return jobs
 
 
+def _submission_order(payloads: list) -> list:
+    """Longest jobs first (real studies, the porcine one has 400 frames) so parallel workers finish together."""
+    return sorted(payloads, key=lambda p: 0 if p[0][0] == "real" else 1)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the Markdown table, write the files asked for."""
     from cardiacmotion.cli.common import make_progress
@@ -291,21 +307,31 @@ def run(args: argparse.Namespace) -> int:
     jobs = jobs_for(args)
     if not jobs:
         raise InputError("nothing to evaluate (no cases from any source)")
-    payloads = [(job, methods, scorers, device if args.workers <= 1 else "cpu", args.cstm_weights, args.mmsa_weights)
-                for job in jobs]
+    payloads = [(job, methods, scorers, device, args.cstm_weights, args.mmsa_weights) for job in jobs]
     t0 = time.time()
     rows: list[dict] = []
-    if args.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    def done(row: dict) -> None:
+        rows.append(row)
+        progress(len(rows) / len(jobs), f"{row['name']}")
+        if args.rows_jsonl:
+            with open(args.rows_jsonl, "a") as f:
+                f.write(json.dumps(row, default=_jsonable) + "\n")
 
-        with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init) as pool:
-            for n, row in enumerate(pool.map(_run_job, payloads)):
-                rows.append(row)
-                progress((n + 1) / len(jobs), f"{row['name']}")
+    if args.workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # CUDA cannot be used in forked workers: spawn them when the networks run on the GPU
+        ctx = multiprocessing.get_context("spawn" if device.startswith("cuda") else None)
+        with ProcessPoolExecutor(max_workers=args.workers, initializer=_worker_init, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_job, p) for p in _submission_order(payloads)]
+            for fut in as_completed(futures):
+                done(fut.result())
+        rank = {(p[0][0], str(p[0][1])): n for n, p in enumerate(payloads)}
+        rows.sort(key=lambda r: rank.get((r.get("kind"), str(r.get("key"))), 0))
     else:
-        for n, payload in enumerate(payloads):
-            rows.append(_run_job(payload))
-            progress((n + 1) / len(jobs), f"{rows[-1]['name']}")
+        for payload in payloads:
+            done(_run_job(payload))
     for r in rows:
         if "error" in r:
             print(f"[evaluate] {r['name']}: {r['error']}", file=sys.stderr)
