@@ -9,6 +9,7 @@ formation. Never train or tune thresholds on it; a test fails if a training path
 from __future__ import annotations
 
 from cardiacmotion.independent.case import GENERATOR, VERSION, IndependentCase
+from cardiacmotion.independent.echo import generate_echo
 from cardiacmotion.independent.mr import generate_mr
 
-__all__ = ["GENERATOR", "VERSION", "IndependentCase", "generate_mr"]
+__all__ = ["GENERATOR", "VERSION", "IndependentCase", "generate_echo", "generate_mr"]

@@ -159,7 +159,7 @@ def sample_heart(rng: np.random.Generator, **overrides: Any) -> HeartParams:
     p.pm_angles_deg = (u(130, 170), u(-140, -100))
     p.trab_depth_mm = u(0.8, 3.5)
     p.trab_threshold = u(0.45, 0.7)
-    p.fat_mm = u(1.0, 6.0)
+    p.fat_mm = u(0.8, 4.5)
     p.la_radius_mm = u(17, 24)
     p.aorta_radius_mm = u(11, 15)
     p.rr_ms = u(650, 1200)
@@ -319,14 +319,9 @@ def build_tables(p: HeartParams, rng: np.random.Generator) -> HeartTables:
     taper = np.clip((z - z_ea) / (0.35 * length), 0, 1)
     wall = (p.wall_apex_mm + (w_mid - p.wall_apex_mm) * (3 * taper**2 - 2 * taper**3))[None, :] * thick_factor
     wall = np.maximum(wall, 2.0)
-    epi = endo + wall
-    # apical cap: a rounded dome of the apical wall thickness below the endocardial apex
-    cap = z < z_ea
-    dome = p.wall_apex_mm * 1.6 * np.sqrt(np.clip(1 - ((z_ea - z) / z_ea) ** 2, 0, None))
-    epi[:, cap] = dome[None, cap]
-    epi[:, z < 0] = 0.0
-    # above the base the tables keep the base values (used by the RV / fat / atrial logic)
     base = base_z + p.base_tilt_mm * np.cos(psi - np.radians(35.0)) - 0.3 * p.base_tilt_mm
+    epi = _dilate_profile(endo, wall, z, z_ea, base)
+    # above the base the tables keep the base values (used by the RV / fat / atrial logic)
     bidx = np.clip(np.rint((base - z0) / DZ).astype(int), 0, nz - 1)
     for a in range(N_PSI):
         endo[a, bidx[a]:] = endo[a, bidx[a]]
@@ -358,7 +353,7 @@ def build_tables(p: HeartParams, rng: np.random.Generator) -> HeartTables:
     groove = np.exp(-0.5 * (np.angle(np.exp(1j * (psi[:, None] - np.array([ins_ant, ins_inf])[None, :]))) / 0.18) ** 2).sum(1)
     av = np.exp(-np.clip(base_z - z, 0, None) / 10.0)
     fat_noise = ndimage.gaussian_filter(rng.random((N_PSI, nz)), (6.0, 8.0 / DZ), mode=("wrap", "nearest"))
-    fat = p.fat_mm * (0.4 + 1.2 * groove[:, None] + 1.5 * av[None, :] + 2.0 * (fat_noise - 0.5))
+    fat = p.fat_mm * (0.3 + 1.0 * groove[:, None] + 1.2 * av[None, :] + 4.0 * (fat_noise - 0.5))
     fat = np.clip(fat, 0.3, None) * (z >= -1)[None, :]
 
     # papillary muscles: columns from 25 % to 65 % of the cavity length
@@ -376,6 +371,26 @@ def build_tables(p: HeartParams, rng: np.random.Generator) -> HeartTables:
     )
     tables.radial_fraction = _radial_fraction_for_ef(p, tables)
     return tables
+
+
+def _dilate_profile(endo: np.ndarray, wall: np.ndarray, z: np.ndarray, z_ea: float, base: np.ndarray) -> np.ndarray:
+    """Epicardial radius: the endocardial profile (psi, z) dilated by a disc of the local wall thickness
+    in each meridian half-plane, so the wall is measured normal to the surface and closes the apex."""
+    valid = (z >= z_ea)[None, :] & (z[None, :] <= base[:, None] + DZ)
+    e = np.where(valid, endo, -np.inf)
+    epi = np.full(endo.shape, -np.inf)
+    n = int(np.ceil(float(wall.max()) / DZ))
+    for sh in range(-n, n + 1):
+        src_e = np.full(endo.shape, -np.inf)
+        src_w = np.zeros(endo.shape)
+        if sh >= 0:
+            src_e[:, sh:], src_w[:, sh:] = e[:, : e.shape[1] - sh], wall[:, : e.shape[1] - sh]
+        else:
+            src_e[:, :sh], src_w[:, :sh] = e[:, -sh:], wall[:, -sh:]
+        dz = sh * DZ
+        reach = np.sqrt(np.maximum(src_w * src_w - dz * dz, 0.0))
+        epi = np.where(np.abs(dz) <= src_w, np.maximum(epi, src_e + reach), epi)
+    return np.where(np.isfinite(epi), epi, 0.0)
 
 
 def psi_wrap_pos(psi: np.ndarray) -> np.ndarray:

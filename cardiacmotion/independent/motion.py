@@ -119,7 +119,7 @@ def classify(x: np.ndarray, y: np.ndarray, z: np.ndarray, p: HeartParams, t: Hea
     pm_r = t.pm_radius[iz] * (1 + 0.25 * s.c)
     for j, ang in enumerate(p.pm_angles_deg):
         a = np.radians(ang) + twist
-        rc = t.pm_endo[j, iz] * (1 - t.radial_fraction * s.c * k) - 0.55 * pm_r
+        rc = t.pm_endo[j, iz] * (1 - t.radial_fraction * s.c * k) - 0.9 * pm_r - 0.5
         trab |= lv & ((x - rc * np.cos(a)) ** 2 + (y - rc * np.sin(a)) ** 2 < pm_r * pm_r)
     tissue[trab] = T_TRAB
 
@@ -162,16 +162,17 @@ def _atria(x, y, zr, zb, rho, p: HeartParams, t: HeartTables) -> tuple[np.ndarra
     zb_c = t.base_z
     above = zr > zb
     r_eb = t.base_endo_radius
-    ra = np.radians(35.0)
-    ao_start = (0.45 * r_eb * np.cos(ra), 0.45 * r_eb * np.sin(ra), zb_c - 6.0)
+    ra = np.radians(45.0)
+    ao_start = (0.6 * r_eb * np.cos(ra), 0.6 * r_eb * np.sin(ra), zb_c - 6.0)
     ao_r = p.aorta_radius_mm
     in_ao, ao_gap = _tube(x, y, zr, ao_start, (0.35 * np.cos(ra + 0.1), 0.35 * np.sin(ra + 0.1), 1.0),
                           lambda u: ao_r * (1 + 0.22 * np.exp(-(((u - 12.0) / 7.0) ** 2))), 70.0)
     lr = p.la_radius_mm
     la_dir = np.radians(200.0)
-    la_c = (0.45 * r_eb * np.cos(la_dir), 0.45 * r_eb * np.sin(la_dir), zb_c + 0.85 * lr)
-    la_q = _ellipsoid(x, y, zr, la_c, (1.15 * lr, 0.9 * lr, lr))
-    vestibule = (zr < zb + 12.0) & (rho < r_eb * 0.95)
+    la_c = (0.25 * r_eb * np.cos(la_dir), 0.25 * r_eb * np.sin(la_dir), zb_c + 0.8 * lr)
+    la_q = _ellipsoid(x, y, zr, la_c, (1.15 * lr, 0.95 * lr, lr))
+    # the mitral vestibule: a funnel from the annulus into the atrium
+    vestibule = (zr < zb + 14.0) & (rho < r_eb * (0.95 - 0.25 * np.clip((zr - zb) / 14.0, 0, 1)))
     in_la = ((la_q < 1) | vestibule) & ~in_ao
     la_wall = (la_q < (1 + 2.5 / lr) ** 2) & ~in_la & ~in_ao
     rr = 1.05 * lr
@@ -191,3 +192,14 @@ def _atria(x, y, zr, zb, rho, p: HeartParams, t: HeartTables) -> tuple[np.ndarra
     tissue[rest & ((ra_q < 1) | in_pa)] = T_OTHER_BLOOD
     tissue[rest & (ra_q >= 1) & (ra_q < (1 + 2.5 / rr) ** 2) & ~in_pa] = T_WALL
     return anat, tissue
+
+
+def cavity_volume_ml(p: HeartParams, t: HeartTables, s: PhaseState) -> float:
+    """The model's own LV cavity volume (ml) at moment ``s``, integrated on the tables (no raster)."""
+    from cardiacmotion.independent.anatomy import DZ, N_PSI
+
+    z = t.z0 + DZ * np.arange(t.nz)
+    below = z[None, :] <= t.base[:, None]
+    r = t.endo * np.maximum(1 - t.radial_fraction * s.c * t.motion, 0.05)
+    s_l = (t.base_z - s.descent - s.apex) / t.base_z
+    return float((0.5 * r.astype(np.float64) ** 2 * below).sum() * (2 * np.pi / N_PSI) * DZ * s_l / 1000.0)
