@@ -20,7 +20,8 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 CARDIACMOTION_CACHE=
 PY=${PYTHON:-python3}
 T0=$(date +%s)
 log() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
-mkdir -p "$OUT/logs"
+L=/tmp/run-logs  # logs stay out of OUT (few files come back): tarred into OUT/logs.tgz at the end
+rm -rf $L && mkdir -p $L
 
 if [ "$SCALE" = tiny ]; then
   DEV=cpu; CSTM="--iterations 3 --batch 2 --mr-phantoms 2 --echo-phantoms 1 --workers 0 --eval-mr 0 --eval-echo 0 --minutes 2"
@@ -43,7 +44,7 @@ import cardiacmotion.independent, cardiacmotion.phantom.randomize
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "-",
       "numpy", numpy.__version__, "cv2", cv2.__version__)
 PY
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | tee "$OUT/logs/gpu.txt"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | tee "$L/gpu.txt"
 
 rm -rf /tmp/models-v02 && cp -r Resources/Models /tmp/models-v02
 
@@ -51,13 +52,13 @@ log "CSTM and MMSA training (in parallel)"
 ( timeout $TRAIN_CAP $PY -m cardiacmotion train propagation --device $DEV --arch small --size 128 --lr 0.0007 --seed 3 --threads 2 \
     --randomize 0.75 --sunnybrook SCD0000201 --real-fraction 0.3 --real-cache "$DATA/real_train.npz" \
     --init /tmp/models-v02/cstm-v0.2.0.pt --model-id cstm-v0.3.0 --out Resources/Models/cstm-v0.3.0.pt \
-    --work-dir "$OUT/logs/cstm" $CSTM > "$OUT/logs/cstm.log" 2>&1; echo "cstm exit $?" >> "$OUT/logs/cstm.log" ) &
+    --work-dir "$L/cstm" $CSTM > "$L/cstm.log" 2>&1; echo "cstm exit $?" >> "$L/cstm.log" ) &
 ( CARDIACMOTION_MODELS=/tmp/models-v02 timeout $TRAIN_CAP $PY -m cardiacmotion train scoring --device $DEV --threads 2 --fast-phantoms \
     --randomize --segmentation perturbed,registration,memory --batch 8 --lr 0.0015 --seed 3 \
     --init /tmp/models-v02/mmsa-v0.2.0.pt --progress none -o Resources/Models/mmsa-v0.3.0.pt $MMSA \
-    > "$OUT/logs/mmsa.log" 2>&1; echo "mmsa exit $?" >> "$OUT/logs/mmsa.log" ) &
+    > "$L/mmsa.log" 2>&1; echo "mmsa exit $?" >> "$L/mmsa.log" ) &
 wait
-log "training done"; tail -n 3 "$OUT/logs/cstm.log" "$OUT/logs/mmsa.log"
+log "training done"; tail -n 3 "$L/cstm.log" "$L/mmsa.log"
 cp Resources/Models/cstm-v0.3.0.pt Resources/Models/mmsa-v0.3.0.pt Resources/Models/models.json "$OUT/" 2>/dev/null
 # a model that did not finish is evaluated as its v0.2.0 predecessor (said in the log)
 CW=Resources/Models/cstm-v0.3.0.pt; MW=Resources/Models/mmsa-v0.3.0.pt
@@ -68,7 +69,7 @@ EDEV=$DEV; [ "$DEV" = cuda ] || EDEV=cpu
 log "evaluation: every method side by side"
 timeout $(( END_CAP - ($(date +%s) - T0) )) $PY -m cardiacmotion evaluate table --device $EDEV --progress none $EVAL \
     --real-cache "$DATA/real_eval" --cstm-weights $CW --mmsa-weights $MW \
-    --rows-jsonl "$OUT/logs/eval_rows.jsonl" --markdown "$OUT/eval.md" --json "$OUT/eval.json" 2> "$OUT/logs/eval.err"
+    --rows-jsonl "$L/eval_rows.jsonl" --markdown "$OUT/eval.md" --json "$OUT/eval.json" 2> "$L/eval.err"
 log "evaluation exit $?"
-tail -n 5 "$OUT/logs/eval.err"
-tar czf "$OUT/logs.tgz" -C "$OUT" logs && log "done"
+tail -n 5 "$L/eval.err"
+tar czf "$OUT/logs.tgz" -C /tmp run-logs && log "done"
