@@ -1,12 +1,15 @@
 """Record what the GPU run of ``scripts/gpu_train_v03.sh`` measured in ``Resources/Models/models.json``.
 
-    python scripts/finish_v03.py RUN_DIR --card "NVIDIA H200"
+    python scripts/finish_v03.py RUN_DIR --compare COMPARE_DIR --card "NVIDIA H200" [--bundle-mmsa]
 
 RUN_DIR holds what the run wrote (cstm-v0.3.0.pt, mmsa-v0.3.0.pt, models.json with the CSTM entry
-``train propagation`` wrote, eval.json from ``evaluate table``). This copies the weights into
-Resources/Models, writes the cstm-v0.3.0 entry (as trained, plus the evaluation table's numbers),
-an mmsa-v0.3.0 entry (its training metadata, the table's numbers, sha256), and the ``auto``
-evidence section (:mod:`cardiacmotion.evaluation.evidence`).
+``train propagation`` wrote, eval.json from ``evaluate table``); COMPARE_DIR what
+``scripts/gpu_compare_v02.sh`` wrote (eval_v02.json: the same cases with the v0.2.0 weights,
+bench_v*.json). This copies cstm-v0.3.0 into Resources/Models with its entry (as trained, plus
+the tables' numbers), adds mmsa-v0.3.0 only with ``--bundle-mmsa`` (it measured worse than
+mmsa-v0.2.0 on held-out evidence, so v0.2.0 stays the learned scorer), and writes the ``auto``
+evidence section (:mod:`cardiacmotion.evaluation.evidence`) for the shipped models: propagation
+from the v0.3.0 table, scoring from the v0.2.0 scorer's rows.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from cardiacmotion.evaluation.evidence import auto_choices, write_evidence
+from cardiacmotion.evaluation.evidence import choose_propagation, choose_scoring, write_evidence
 from cardiacmotion.models.weights import models_dir, sha256_of, write_manifest_entry
 
 SCRIPT = "scripts/gpu_train_v03.sh OUT DATA (DATA from scripts/prepare_gpu_data.py)"
@@ -34,59 +37,67 @@ def _table(summary: list[dict], keys: tuple) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
+    ap.add_argument("--compare", required=True)
     ap.add_argument("--card", required=True)
+    ap.add_argument("--bundle-mmsa", action="store_true")
     args = ap.parse_args()
-    run, dest = Path(args.run), models_dir()
+    run, cmp_dir, dest = Path(args.run), Path(args.compare), models_dir()
     report = json.loads((run / "eval.json").read_text())
-    summary = report["summary"]
+    before = json.loads((cmp_dir / "eval_v02.json").read_text())
+    summary, summary_v02 = report["summary"], before["summary"]
     run_manifest = json.loads((run / "models.json").read_text())
     cstm = next(m for m in run_manifest["models"] if m["id"] == "cstm-v0.3.0")
-    for name in ("cstm-v0.3.0.pt", "mmsa-v0.3.0.pt"):
-        shutil.copy(run / name, dest / name)
+    shutil.copy(run / "cstm-v0.3.0.pt", dest / "cstm-v0.3.0.pt")
     assert sha256_of(dest / "cstm-v0.3.0.pt") == cstm["sha256"]
-    prop_keys = ("dice_LV", "dice_Myo", "dice_RV", "ef_abs_error", "ef_bias", "frames_per_s")
+    prop_keys = ("dice_LV", "dice_Myo", "dice_RV", "ef_abs_error", "ef_bias")
+    score_keys = tuple(f"{sc}_{k}" for sc in ("learned", "thickening") for k in ("4way", "abnormal", "msi_r"))
     cstm["accuracy"]["evaluate_table"] = _table(summary, prop_keys)
-    cstm["accuracy"]["evaluate_table_note"] = ("`cardiacmotion evaluate table` (one run, CPU workers on the GPU machine: "
-                                               "frames/s are 1-thread CPU figures); Dice pooled per case")
-    cstm["training_hardware"] = f"one {args.card} (16 CPU cores), trained in parallel with mmsa-v0.3.0; see {SCRIPT}"
-    cstm["command"] = cstm.get("command", "")
+    cstm["accuracy"]["evaluate_table_cstm_v0.2.0_same_cases"] = _table(summary_v02, prop_keys)
+    cstm["accuracy"]["evaluate_table_note"] = (
+        f"`cardiacmotion evaluate table --phantom-cases 3 --independent-cases 20 --real SCD0000101,SCD0000201,porcine "
+        f"--workers 15 --device cuda` on one {args.card} machine, once with these weights and once with cstm-v0.2.0 "
+        "(same cases); Dice pooled per case, averaged over cases; the training phantom is the one of issue 16")
+    bench = {v: json.loads((cmp_dir / f"bench_v{v}.json").read_text()) for v in ("0.3.0", "0.2.0")}
+    cstm["speed"]["gpu_benchmark"] = {
+        "device": args.card, "command": "cardiacmotion benchmark --device cuda --cases 2 --methods registration memory --weights W",
+        **{f"memory_fps_v{v}": next(r["frames_per_second"] for r in b["results"] if r["method"] == "memory") for v, b in bench.items()},
+        **{f"registration_fps_run_v{v}": next(r["frames_per_second"] for r in b["results"] if r["method"] == "registration")
+           for v, b in bench.items()},
+    }
+    stopped = "stopped by the --minutes cap: not bit-reproducible" if cstm["training"].get("stopped_early") else \
+        f"all {cstm['training']['iterations']} iterations ran inside the --minutes cap"
+    cstm["training_hardware"] = (f"one {args.card} (16 CPU cores), {cstm['training'].get('train_minutes')} min of training "
+                                 f"({stopped}), in parallel with an MMSA run; see {SCRIPT}")
+    cstm["training"]["init"] = {"id": "cstm-v0.2.0", "sha256": next(
+        m["sha256"] for m in run_manifest["models"] if m["id"] == "cstm-v0.2.0"), "note": "the command's --init path was a copy of it"}
+    cstm["training_data"]["real_cache"] = "scripts/prepare_gpu_data.py (porcine + SCD0000201 as npz; SCD0000101 never)"
     cstm["script"] = SCRIPT
     write_manifest_entry(cstm, dest)
 
-    ckpt = torch.load(dest / "mmsa-v0.3.0.pt", map_location="cpu", weights_only=True)
-    meta, cfg = ckpt.get("meta", {}), ckpt["config"]
-    score_keys = tuple(f"{sc}_{k}" for sc in ("learned", "thickening") for k in ("4way", "abnormal", "msi_r"))
-    mmsa = {
-        "id": "mmsa-v0.3.0",
-        "file": "mmsa-v0.3.0.pt",
-        "architecture": ckpt["architecture"],
-        "task": "regional wall-motion scoring of the 16 AHA segments from short-axis cine MR "
-                "(1 normal, 2 hypokinetic, 3 akinetic, 4 dyskinetic)",
-        "paper": "Xue et al., MMSA (multi-scale motion-based spatial attention)",
-        "config": cfg,
-        "training_data": {
-            "source": "domain-randomised synthetic cine MR phantoms (cardiacmotion.phantom + cardiacmotion.phantom.randomize), "
-                      "each sampled from perturbed truth labels and from the product's registration and memory "
-                      "(cstm-v0.2.0) segmentations; no real study has wall-motion truth",
-            **{k: meta.get(k) for k in ("train_seeds", "val_seeds", "epochs_run", "seed", "train_seconds", "segmentation",
-                                         "randomized", "init", "val_accuracy_4way", "device")},
-        },
-        "accuracy": {"evaluate_table": _table(summary, score_keys),
-                     "note": "scores from each propagation method's segmentation of the same cases (evaluate table)"},
-        "sha256": sha256_of(dest / "mmsa-v0.3.0.pt"),
-        "size_bytes": (dest / "mmsa-v0.3.0.pt").stat().st_size,
-        "training_command": ("CARDIACMOTION_MODELS=<copy of the v0.2.0 models> cardiacmotion train scoring --device cuda --threads 2 "
-                             "--fast-phantoms --randomize --segmentation perturbed,registration,memory --batch 8 --lr 0.0015 "
-                             "--seed 3 --init mmsa-v0.2.0.pt --train-seeds 0-99 --val-seeds 5000-5007 --epochs 14 --workers 8 "
-                             "--max-minutes 1.2 -o Resources/Models/mmsa-v0.3.0.pt"),
-        "training_hardware": f"one {args.card}; see {SCRIPT}",
-        "script": SCRIPT,
+    if args.bundle_mmsa:
+        shutil.copy(run / "mmsa-v0.3.0.pt", dest / "mmsa-v0.3.0.pt")
+        ckpt = torch.load(dest / "mmsa-v0.3.0.pt", map_location="cpu", weights_only=True)
+        meta = ckpt.get("meta", {})
+        write_manifest_entry({
+            "id": "mmsa-v0.3.0", "file": "mmsa-v0.3.0.pt", "architecture": ckpt["architecture"], "config": ckpt["config"],
+            "training_data": {k: meta.get(k) for k in ("train_seeds", "val_seeds", "epochs_run", "seed", "segmentation",
+                                                        "randomized", "init", "val_accuracy_4way", "device")},
+            "accuracy": {"evaluate_table": _table(summary, score_keys)},
+            "sha256": sha256_of(dest / "mmsa-v0.3.0.pt"), "size_bytes": (dest / "mmsa-v0.3.0.pt").stat().st_size,
+            "script": SCRIPT,
+        }, dest)
+    prop = choose_propagation(summary)
+    scoring = choose_scoring(summary_v02 if not args.bundle_mmsa else summary, prop["choice"])
+    auto_report = {
+        "auto": {"propagation": {"MR": prop}, "scoring": scoring, "sources": ["independent generator", "real: SCD0000101"]},
+        "summary": summary,
+        "models": {"propagation": "cstm-v0.3.0 (memory, fusion)",
+                   "scoring": "mmsa-v0.3.0" if args.bundle_mmsa else "mmsa-v0.2.0 (scores of the compare run)"},
+        "command": report.get("command"),
+        "device": f"networks on one {args.card}, registration and scoring on its CPU cores (15 workers)",
     }
-    write_manifest_entry(mmsa, dest)
-    report["auto"] = auto_choices(summary)
-    report["device"] = f"{report.get('device')} workers on one {args.card} machine (16 CPU cores)"
-    write_evidence(report, dest)
-    print(json.dumps(report["auto"], indent=1))
+    write_evidence(auto_report, dest)
+    print(json.dumps({"propagation": prop["choice"], "mean_dice": prop["mean_dice"], "scoring": scoring}, indent=1))
 
 
 if __name__ == "__main__":
