@@ -106,8 +106,8 @@ def segment_cine(
         seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed.
         landmarks: ``{name: RAS}`` (MR: RV insertions + LV centre; echo: apex + annulus).
         method: 'auto' (the method ``models.json`` records as best on held-out evidence, see
-            :mod:`cardiacmotion.evaluation.evidence`; without a record memory when the weights
-            load, else registration with a ``message``),
+            :mod:`cardiacmotion.evaluation.evidence`; without a record, or with ``weights``, memory
+            when the weights load, else registration with a ``message``),
             'memory', 'registration' or 'fusion' (both, fused by shape averaging: the most
             accurate on real studies, about three times the time of memory on a CPU).
         device: 'auto', 'cpu' or 'cuda'.
@@ -137,7 +137,8 @@ def segment_cine(
     else:
         info["seed"] = "mask"
     auto_fusion = False
-    if method == "auto":
+    # the recorded evidence is about the bundled weights: with a user's checkpoint auto stays memory-first
+    if method == "auto" and weights is None:
         choice = _auto_choice(image.modality, info)
         auto_fusion = choice == "fusion"
         method = "auto" if choice == "memory" else choice  # 'auto' is memory with its registration fallback
