@@ -72,6 +72,9 @@ def main() -> None:
         m["sha256"] for m in run_manifest["models"] if m["id"] == "cstm-v0.2.0"), "note": "the command's --init path was a copy of it"}
     cstm["training_data"]["real_cache"] = "scripts/prepare_gpu_data.py (porcine + SCD0000201 as npz; SCD0000101 never)"
     cstm["script"] = SCRIPT
+    # the trees the GPU run used (phantom of issue 16, this branch's training code, the independent generator)
+    cstm["training_data_commits"] = {"phantom": "d1033a2511d0997e10feab613abcaeb7ec384f97", "training_code": "14688820bd032d062e9b63e5da81440a818cf385",
+                                     "independent_generator_evaluated": "dcd7a872ee07c8bac139aca682f1995996d5be50"}
     write_manifest_entry(cstm, dest)
 
     if args.bundle_mmsa:
