@@ -74,17 +74,18 @@ def geometric_apex_step(cine: Cine) -> int:
 def apex_direction(cine: Cine, cavity_area: np.ndarray) -> int:
     """+1 when the apex lies toward increasing slice index, -1 otherwise.
 
-    From the cavity at its largest phase: the widest slice lies near the base (the LV's equator is
-    basal), so the apex is on the side with more labelled slices beyond it; near-ties fall back to
-    the geometry (apex left, anterior, inferior).
+    From the cavity at its largest phase: the LV is widest near the base, so the area-weighted
+    centre of the labelled slices lies on the basal side of their middle; when it does not tell
+    (under a quarter slice), from the geometry (apex left, anterior, inferior).
     """
     ed = int(np.argmax(cavity_area.sum(axis=1)))
-    present = np.nonzero(cavity_area[ed] > 0)[0]
+    row = np.asarray(cavity_area[ed], dtype=np.float64)
+    present = np.nonzero(row > 0)[0]
     if present.size >= 3:
-        big = int(np.argmax(cavity_area[ed]))
-        low, high = big - present[0], present[-1] - big
-        if abs(high - low) >= 2:
-            return 1 if high > low else -1
+        centre = float(np.dot(np.arange(row.size), row) / row.sum())
+        middle = 0.5 * (present[0] + present[-1])
+        if abs(centre - middle) >= 0.25:
+            return 1 if centre < middle else -1
     return geometric_apex_step(cine)
 
 
