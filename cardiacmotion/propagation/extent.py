@@ -43,6 +43,12 @@ RING_THRESHOLD = 0.5
 AMBIGUOUS_MARGIN = 0.15
 #: Largest systolic descent of the valve plane the fit considers (mm).
 MAX_DESCENT_MM = 20.0
+#: Phases with contraction up to this count as near end-diastole for the valve plane's ED position.
+DIASTOLE = 0.3
+#: Cavity-area ratio to the apical neighbour mapped to continuity evidence 0..1 (0.5 at the midpoint).
+CONTINUITY = (0.45, 0.8)
+#: Toward the apex the cavity narrows: one wider than this times its basal neighbour has left the LV.
+APEX_WIDENING = 1.25
 _SECTORS = 36
 _MIN_CAVITY_PX = 6
 
@@ -125,20 +131,57 @@ def _contraction(area: np.ndarray, below: list[int]) -> np.ndarray:
     return np.zeros_like(v) if span <= 0 else (v.max() - v) / span
 
 
-def fit_plane(evidence: np.ndarray, s: np.ndarray, first: int, last: int, max_d: float) -> tuple[float, float]:
-    """``(b0, d)`` maximising the evidence kept by ``u >= b0 + d * s(t)`` over basal positions ``u``.
+def fit_plane(evidence: np.ndarray, s: np.ndarray, first: int, last: int, max_d: float,
+              diastole: float = DIASTOLE) -> tuple[float, float]:
+    """``(b0, d)`` of the valve plane ``b(t) = b0 + d * s(t)`` (base-first slice positions).
 
-    ``evidence[t, u]``: ring score - threshold (0 where there is no cavity), in base-first order.
+    ``evidence[t, u]``: basal evidence - threshold (0 where there is no cavity). The end-diastolic
+    position ``b0`` comes from the phases near ED (``s <= diastole``), where the labels are closest
+    to the seed; the descent ``d >= 0`` then from every phase. Each maximises the kept evidence.
     """
-    best = (-np.inf, float(first), 0.0)
     u = np.arange(evidence.shape[1])[None, :]
-    for b0 in np.arange(first - 0.5, last + 0.51, 0.05):
-        for d in np.arange(0.0, max_d + 1e-9, 0.05):
-            keep = u >= (b0 + d * s)[:, None]
-            score = float(evidence[keep].sum()) - 1e-3 * d  # ties: the smaller descent
-            if score > best[0]:
-                best = (score, float(b0), float(d))
-    return best[1], best[2]
+    near = s <= diastole
+
+    def score(b0: float, d: float, rows) -> float:
+        keep = u >= (b0 + d * s[rows])[:, None]
+        return float(evidence[rows][keep].sum())
+
+    b0s = np.arange(first - 0.5, last + 0.51, 0.05)
+    b0 = float(max(b0s, key=lambda b: (score(b, 0.0, near), -b)))
+    ds = np.arange(0.0, max_d + 1e-9, 0.05)
+    d = float(max(ds, key=lambda x: (score(b0, x, slice(None)), -x)))  # ties: the smaller descent
+    return b0, d
+
+
+def basal_evidence(ring_u: np.ndarray, area_u: np.ndarray, u0: int) -> np.ndarray:
+    """``[t, u]`` (base-first) evidence that a slice basal to the anchor ``u0`` is LV, in [0, 1].
+
+    The smaller of the image ring score and the cavity continuity: the LV is widest near its base,
+    so a labelled cavity much smaller than its apical neighbour's has left the LV (outflow tract,
+    atrium) or is a partial-volume slice the basal rule would not count.
+    """
+    ev = ring_u.copy()
+    # the reference: the largest cavity between the slice and the anchor (the LV is widest basally)
+    ref = np.maximum.accumulate(area_u[:, u0::-1], axis=1)[:, ::-1]
+    nxt = np.concatenate([ref[:, 1:], ref[:, -1:]], axis=1)
+    nxt = np.concatenate([nxt, area_u[:, u0 + 1:]], axis=1)
+    ratio = np.where(nxt > 0, area_u / np.maximum(nxt, 1.0), 1.0)
+    lo, hi = CONTINUITY
+    continuity = np.clip((ratio - lo) / (hi - lo), 0.0, 1.0)
+    ev[:, :u0] = np.fmin(ev[:, :u0], continuity[:, :u0])
+    ev[:, u0:] = np.nan
+    return ev
+
+
+def _apex_walk(present: np.ndarray, bright: np.ndarray, area: Optional[np.ndarray], u0: int, K: int) -> int:
+    """The most apical position from ``u0`` whose cavity is present, bright, and (with ``area``)
+    not wider than its basal neighbour by more than :data:`APEX_WIDENING`."""
+    u = u0
+    while u + 1 < K and present[u + 1] and not bright[u + 1] < 0.5:
+        if area is not None and area[u + 1] > APEX_WIDENING * area[u]:
+            break
+        u += 1
+    return u
 
 
 def lv_extent(
@@ -191,33 +234,36 @@ def lv_extent(
     info["ring_score"] = [[None if np.isnan(v) else round(float(v), 3) for v in row] for row in ring]
     base_u = np.zeros(T, int)  # most basal kept position per phase
     apex_u = np.full(T, K - 1)
+    apex_cap = np.full(T, K - 1)
     if mode != "off":
-        ring_u = ring[:, order]
-        present = area[:, order] >= _MIN_CAVITY_PX
+        area_u = area[:, order].astype(np.float64)
+        present = area_u >= _MIN_CAVITY_PX
         first = int(np.nonzero(present.any(axis=0))[0][0])
+        below = [int(order[u]) for u in range(u0, K)]
+        s = _contraction(area, below)
+        evidence = basal_evidence(ring[:, order], area_u, u0)
+        info["basal_evidence"] = [[None if np.isnan(v) else round(float(v), 3) for v in row[pos]] for row in evidence]
         if mode == "ring":
             for t in range(T):
                 u = u0
-                while u - 1 >= 0 and present[t, u - 1] and ring_u[t, u - 1] >= RING_THRESHOLD:
+                while u - 1 >= 0 and present[t, u - 1] and evidence[t, u - 1] >= RING_THRESHOLD:
                     u -= 1
                 base_u[t] = u
         else:
-            below = [int(order[u]) for u in range(u0, K)]
-            s = _contraction(area, below)
-            ev = np.where(present, np.nan_to_num(ring_u - RING_THRESHOLD, nan=0.0), 0.0)
-            ev[:, u0:] = 0.0
+            ev = np.where(present, np.nan_to_num(evidence - RING_THRESHOLD, nan=0.0), 0.0)
             spacing = float(np.linalg.norm(image.ijk_to_ras[:3, 2])) or 1.0
             b0, d = fit_plane(ev[:, :u0], s, first, u0, min(MAX_DESCENT_MM / spacing, 3.0))
             base_u = np.clip(np.ceil(b0 + d * s - 1e-9).astype(int), 0, u0)
             info["valve_plane"] = {"b0_slice_position": round(b0, 3), "descent_slices": round(d, 3),
                                    "descent_mm": round(d * spacing, 2), "contraction": np.round(s, 4).tolist()}
-        # apex: a labelled cavity that is dark in the image has closed; walk from the anchor
+        # apex: fixed through the cycle (set at the largest phase), and a labelled cavity that is
+        # dark in the image has closed
         bright = cavity_brightness(arr, lab, ref)[:, order]
+        te = int(np.argmin(s))
+        apex_ed = _apex_walk(present[te], bright[te], area_u[te], u0, K)
+        apex_cap = np.full(T, apex_ed)
         for t in range(T):
-            u = u0
-            while u + 1 < K and present[t, u + 1] and not bright[t, u + 1] < 0.5:
-                u += 1
-            apex_u[t] = u
+            apex_u[t] = min(_apex_walk(present[t], bright[t], None, u0, K), apex_ed)
     ambiguous = []
     for t in range(T):
         b_user, a_user = limit_at(basal, t), limit_at(apical, t)
@@ -236,7 +282,7 @@ def lv_extent(
             if u < base_u[t]:
                 lab[t, k][(lab[t, k] == CAV) | (lab[t, k] == MYO)] = 0
             elif u > apex_u[t]:
-                if a_user is not None:
+                if a_user is not None or (mode != "off" and u > apex_cap[t]):
                     lab[t, k][(lab[t, k] == CAV) | (lab[t, k] == MYO)] = 0
                 else:
                     lab[t, k][lab[t, k] == CAV] = MYO
