@@ -49,6 +49,10 @@ DIASTOLE = 0.3
 CONTINUITY = (0.45, 0.8)
 #: Toward the apex the cavity narrows: one wider than this times its basal neighbour has left the LV.
 APEX_WIDENING = 1.25
+#: An apical cavity is closed when under this fraction of the phase's largest slice area ...
+CLOSED_AREA = 0.3
+#: ... and under this fraction of its pixels is blood-bright.
+CLOSED_BRIGHT = 0.35
 _SECTORS = 36
 _MIN_CAVITY_PX = 6
 
@@ -173,12 +177,19 @@ def basal_evidence(ring_u: np.ndarray, area_u: np.ndarray, u0: int) -> np.ndarra
     return ev
 
 
-def _apex_walk(present: np.ndarray, bright: np.ndarray, area: Optional[np.ndarray], u0: int, K: int) -> int:
-    """The most apical position from ``u0`` whose cavity is present, bright, and (with ``area``)
-    not wider than its basal neighbour by more than :data:`APEX_WIDENING`."""
+def _apex_walk(present: np.ndarray, bright: np.ndarray, area: np.ndarray, u0: int, K: int, widening: bool) -> int:
+    """The most apical position from ``u0`` whose cavity is present and open, and (``widening``)
+    not wider than its basal neighbour by more than :data:`APEX_WIDENING`.
+
+    A cavity is closed when it is small (under :data:`CLOSED_AREA` of the phase's largest slice)
+    and mostly dark in the image (under :data:`CLOSED_BRIGHT` of its pixels blood-bright).
+    """
+    largest = float(area.max()) if area.size else 0.0
     u = u0
-    while u + 1 < K and present[u + 1] and not bright[u + 1] < 0.5:
-        if area is not None and area[u + 1] > APEX_WIDENING * area[u]:
+    while u + 1 < K and present[u + 1]:
+        if bright[u + 1] < CLOSED_BRIGHT and area[u + 1] < CLOSED_AREA * largest:
+            break
+        if widening and area[u + 1] > APEX_WIDENING * area[u]:
             break
         u += 1
     return u
@@ -260,10 +271,10 @@ def lv_extent(
         # dark in the image has closed
         bright = cavity_brightness(arr, lab, ref)[:, order]
         te = int(np.argmin(s))
-        apex_ed = _apex_walk(present[te], bright[te], area_u[te], u0, K)
+        apex_ed = _apex_walk(present[te], bright[te], area_u[te], u0, K, True)
         apex_cap = np.full(T, apex_ed)
         for t in range(T):
-            apex_u[t] = min(_apex_walk(present[t], bright[t], None, u0, K), apex_ed)
+            apex_u[t] = min(_apex_walk(present[t], bright[t], area_u[t], u0, K, False), apex_ed)
     ambiguous = []
     for t in range(T):
         b_user, a_user = limit_at(basal, t), limit_at(apical, t)
