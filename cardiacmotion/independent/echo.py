@@ -52,16 +52,18 @@ class EchoScan:
     dropout: float = 0.5
 
 
-def sample_echo_scan(rng: np.random.Generator, **overrides: Any) -> EchoScan:
+def sample_echo_scan(rng: np.random.Generator, heart_seed: int, **overrides: Any) -> EchoScan:
     """Draw echo acquisition parameters; ``overrides`` replace :class:`EchoScan` fields."""
     u = rng.uniform
     s = EchoScan()
     s.pixel_mm = u(0.45, 0.7)
     s.depth_mm = u(135, 170)
     s.half_angle_deg = u(34, 42)
-    s.fps = u(30, 60)
-    s.cycles = u(1.0, 2.0)
-    s.start_tau = u(0.0, 1.0)
+    # the clip timing comes from the heart's own stream: both views of a seed share it (biplane pairs)
+    timing = np.random.default_rng([int(heart_seed), 25])
+    s.fps = timing.uniform(30, 60)
+    s.cycles = timing.uniform(1.0, 2.0)
+    s.start_tau = timing.uniform(0.0, 1.0)
     s.view_angle_jitter_deg = u(-8, 8)
     s.axis_tilt_deg = u(-10, 10)
     s.probe_offset_mm = u(-6, 6)
@@ -141,7 +143,7 @@ def generate_echo(seed: int, view: str = "A4C", **overrides: Any) -> Independent
     axes, mid_centre = heart_pose(np.random.default_rng([int(seed), 21]))
     apex = mid_centre - axes[:, 2] * 0.5 * tables.base_z
     srng = np.random.default_rng([int(seed), 22, VIEWS.index(view)])
-    scan = sample_echo_scan(srng, **{k: v for k, v in overrides.items() if k in scan_names})
+    scan = sample_echo_scan(srng, int(seed), **{k: v for k, v in overrides.items() if k in scan_names})
     # the whole LV and atrium inside the sector
     scan.depth_mm = max(scan.depth_mm, scan.standoff_mm + tables.base_z + 2.3 * p.la_radius_mm + 5.0)
     need = np.degrees(np.arctan2(float(tables.epi.max()) + 6.0, scan.standoff_mm + 0.75 * tables.base_z)) + abs(scan.axis_tilt_deg)
