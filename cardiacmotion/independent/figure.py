@@ -20,7 +20,7 @@ def _crop(case, k: int, phase: int, half_mm: float = 70.0):
     return case.image.array[phase, k][sl], case.labels.array[phase, k][sl]
 
 
-def make_figure(path: str, seed: int = 0, echo_seed: int = 1, dpi: int = 72) -> None:
+def make_figure(path: str, seed: int = 0, echo_seed: int = 1, dpi: int = 80) -> None:
     """Write the figure to ``path`` (PNG)."""
     import matplotlib
 
@@ -62,6 +62,10 @@ def make_figure(path: str, seed: int = 0, echo_seed: int = 1, dpi: int = 72) -> 
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
+    from PIL import Image
+
+    # a palette keeps the noisy images small enough for the repository
+    Image.open(path).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
