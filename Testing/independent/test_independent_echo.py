@@ -74,6 +74,11 @@ def test_save_round_trip(pair, tmp_path):
     case.save(tmp_path)
     img = read_nifti(tmp_path / "image.nii.gz")
     assert img.array.shape == case.image.array.shape and img.modality == "US" and img.view == "A4C"
+    # the product's seed loader takes the saved seed as it is
+    from cardiacmotion.io.seeds import load_seed
+
+    seeds = load_seed(tmp_path / "seed.nii.gz", img, case.seed_phase)
+    assert int(seeds.seeded.sum()) == 1 and bool(seeds.seeded[case.seed_phase].any())
     lm = read_markups(tmp_path / "landmarks.mrk.json")
     for n in ECHO_LANDMARKS:
         assert np.allclose(lm[n], case.landmarks[n], atol=1e-4)
