@@ -43,6 +43,8 @@ RING_THRESHOLD = 0.5
 AMBIGUOUS_MARGIN = 0.15
 #: Largest systolic descent of the valve plane the fit considers (mm).
 MAX_DESCENT_MM = 20.0
+#: Cavity-area ratio above which a basal slice is "much wider" (evidence 1 at the first, 0 at the second).
+WIDENING = (1.25, 1.75)
 #: Phases with contraction up to this count as near end-diastole for the valve plane's ED position.
 DIASTOLE = 0.3
 #: Cavity-area ratio to the apical neighbour mapped to continuity evidence 0..1 (0.5 at the midpoint).
@@ -161,8 +163,9 @@ def basal_evidence(ring_u: np.ndarray, area_u: np.ndarray, u0: int) -> np.ndarra
     """``[t, u]`` (base-first) evidence that a slice basal to the anchor ``u0`` is LV, in [0, 1].
 
     The smaller of the image ring score and the cavity continuity: the LV is widest near its base,
-    so a labelled cavity much smaller than its apical neighbour's has left the LV (outflow tract,
-    atrium) or is a partial-volume slice the basal rule would not count.
+    so a labelled cavity much smaller than the largest between it and the anchor has left the LV
+    (outflow tract, atrium) or is a partial-volume slice the basal rule would not count, and one
+    much wider has spilled into the atrium.
     """
     ev = ring_u.copy()
     # the reference: the largest cavity between the slice and the anchor (the LV is widest basally)
@@ -172,6 +175,9 @@ def basal_evidence(ring_u: np.ndarray, area_u: np.ndarray, u0: int) -> np.ndarra
     ratio = np.where(nxt > 0, area_u / np.maximum(nxt, 1.0), 1.0)
     lo, hi = CONTINUITY
     continuity = np.clip((ratio - lo) / (hi - lo), 0.0, 1.0)
+    # ... and a cavity much wider than every slice below it has spilled into the atrium
+    w_lo, w_hi = WIDENING
+    continuity = np.fmin(continuity, np.clip((w_hi - ratio) / (w_hi - w_lo), 0.0, 1.0))
     ev[:, :u0] = np.fmin(ev[:, :u0], continuity[:, :u0])
     ev[:, u0:] = np.nan
     return ev
