@@ -115,6 +115,11 @@ def test_save_round_trip(cases, tmp_path):
     lab = read_nifti(tmp_path / "labels.nii.gz")
     assert img.array.shape == case.image.array.shape and np.allclose(img.ijk_to_ras, case.image.ijk_to_ras, atol=1e-4)
     assert np.array_equal(lab.array, case.labels.array)
+    # the product's seed loader takes the saved seed as it is
+    from cardiacmotion.io.seeds import load_seed
+
+    seeds = load_seed(tmp_path / "seed.nii.gz", img, case.seed_phase)
+    assert int(seeds.seeded.sum()) == 1 and bool(seeds.seeded[case.seed_phase].any())
     lm = read_markups(tmp_path / "landmarks.mrk.json")
     for n in MR_LANDMARKS:
         assert np.allclose(lm[n], case.landmarks[n], atol=1e-4)

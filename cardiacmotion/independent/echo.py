@@ -52,20 +52,22 @@ class EchoScan:
     dropout: float = 0.5
 
 
-def sample_echo_scan(rng: np.random.Generator, **overrides: Any) -> EchoScan:
+def sample_echo_scan(rng: np.random.Generator, heart_seed: int, **overrides: Any) -> EchoScan:
     """Draw echo acquisition parameters; ``overrides`` replace :class:`EchoScan` fields."""
     u = rng.uniform
     s = EchoScan()
     s.pixel_mm = u(0.45, 0.7)
     s.depth_mm = u(135, 170)
     s.half_angle_deg = u(34, 42)
-    s.fps = u(30, 60)
-    s.cycles = u(1.0, 2.0)
-    s.start_tau = u(0.0, 1.0)
+    # the clip timing comes from the heart's own stream: both views of a seed share it (biplane pairs)
+    timing = np.random.default_rng([int(heart_seed), 25])
+    s.fps = timing.uniform(30, 60)
+    s.cycles = timing.uniform(1.0, 2.0)
+    s.start_tau = timing.uniform(0.0, 1.0)
     s.view_angle_jitter_deg = u(-8, 8)
     s.axis_tilt_deg = u(-10, 10)
     s.probe_offset_mm = u(-6, 6)
-    s.standoff_mm = u(8, 22)
+    s.standoff_mm = u(15, 30)
     s.beams = int(rng.integers(128, 192))
     s.axial_psf_mm = u(0.3, 0.55)
     s.lateral_psf_mm = u(1.0, 2.0)
@@ -141,7 +143,7 @@ def generate_echo(seed: int, view: str = "A4C", **overrides: Any) -> Independent
     axes, mid_centre = heart_pose(np.random.default_rng([int(seed), 21]))
     apex = mid_centre - axes[:, 2] * 0.5 * tables.base_z
     srng = np.random.default_rng([int(seed), 22, VIEWS.index(view)])
-    scan = sample_echo_scan(srng, **{k: v for k, v in overrides.items() if k in scan_names})
+    scan = sample_echo_scan(srng, int(seed), **{k: v for k, v in overrides.items() if k in scan_names})
     # the whole LV and atrium inside the sector
     scan.depth_mm = max(scan.depth_mm, scan.standoff_mm + tables.base_z + 2.3 * p.la_radius_mm + 5.0)
     need = np.degrees(np.arctan2(float(tables.epi.max()) + 6.0, scan.standoff_mm + 0.75 * tables.base_z)) + abs(scan.axis_tilt_deg)
@@ -177,12 +179,14 @@ def generate_echo(seed: int, view: str = "A4C", **overrides: Any) -> Independent
     frames = np.zeros((n_frames, 1, g.rows, g.cols), np.float32)
     labels = np.zeros((n_frames, 1, g.rows, g.cols), np.uint8)
     noise_rng = np.random.default_rng([int(seed), 24, VIEWS.index(view)])
+    lat_mm = (ii - (g.cols - 1) / 2) * scan.pixel_mm
+    in_sector = (np.abs(np.arctan2(lat_mm, jj * scan.pixel_mm)) <= half) & (np.hypot(lat_mm, jj * scan.pixel_mm) <= scan.depth_mm)
     near_lab = _near_heart(hx, hy, hz, p, tables)
     near_pol = _near_heart(px_, py_, pz_, p, tables)
     for f, st in enumerate(states):
         anat = np.zeros(hx.shape, np.uint8)
         anat[near_lab] = mo.classify(hx[near_lab], hy[near_lab], hz[near_lab], p, tables, st).anat
-        labels[f, 0] = ECHO_OF_ANAT[anat]
+        labels[f, 0] = ECHO_OF_ANAT[anat] * in_sector  # what lies outside the sector is not seen
         c = _classify_near(px_, py_, pz_, near_pol, p, tables, st)
         refl = _reflectivity(c, px_, py_, beam_dir, texture, radii)
         amp = lattice.sample(c, g.phi, px_, py_, pz_, noise_rng)

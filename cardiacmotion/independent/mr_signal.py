@@ -16,8 +16,8 @@ import numpy as np
 from cardiacmotion.independent import motion as mo
 
 # body background classes continue the heart tissue codes of motion.py
-B_AIR, B_LUNG, B_FAT, B_MUSCLE, B_LIVER, B_BONE, B_BLOOD, B_SOFT = range(9, 17)
-N_TISSUES = 17
+B_AIR, B_LUNG, B_FAT, B_MUSCLE, B_LIVER, B_BONE, B_BLOOD, B_SOFT, B_MEDIASTINUM = range(9, 18)
+N_TISSUES = 18
 
 #: (T1 ms, T2 ms, proton density) at 1.5 T per tissue class.
 RELAXATION = {
@@ -38,6 +38,7 @@ RELAXATION = {
     B_BONE: (550.0, 60.0, 0.55),
     B_BLOOD: (1550.0, 230.0, 0.95),
     B_SOFT: (1050.0, 65.0, 0.8),
+    B_MEDIASTINUM: (450.0, 60.0, 0.6),  # fat, thymus remnant and vessels, mixed
 }
 BLOOD_CODES = (mo.T_LV_BLOOD, mo.T_RV_BLOOD, mo.T_LA_BLOOD, mo.T_OTHER_BLOOD, B_BLOOD)
 
@@ -86,8 +87,8 @@ class Body:
         e_mus = (qr / inner_r) ** 2 + (qa / inner_a) ** 2
         hr = self.heart_ras - self.centre
         # mediastinum: a soft-tissue/fat column from the sternum to the spine around the heart
-        med = ((qr - 0.5 * hr[0]) / 38.0) ** 2 + ((qa - hr[1] - 45.0) / 30.0) ** 2 < 1
-        out[med] = B_FAT
+        med = ((qr - 0.5 * hr[0]) / 32.0) ** 2 + ((qa - hr[1] - 45.0) / 24.0) ** 2 < 1
+        out[med] = B_MEDIASTINUM
         dome = self.dome_s + 14.0 * np.tanh(qr / 70.0) - 0.002 * (qa - hr[1]) ** 2
         below = qs < dome
         out[below & (qr > -35)] = B_LIVER

@@ -321,6 +321,16 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         # atrium and aortic root above the moving base plane
         # (a fixed footprint: slices wholly above the base show them too, not an empty mediastinum)
         above = above_px & (rho < np.float32(p.a + p.wall + 4.0))
+        # around the atria: atrioventricular-groove and mediastinal fat, the right atrium on the
+        # septal side and two pulmonary veins entering the left atrium from behind
+        foot = above_px & (rho < np.float32(p.a + p.wall + 10.0))
+        paint(img, soft_inside(rho - (p.a + p.wall + 10.0), px) * foot, 0.6)
+        ra = np.hypot(dx + 1.05 * p.a + 6.0, dy + 0.1 * p.a) - 0.6 * p.a
+        paint(img, soft_inside(ra - 2.0, px) * foot, MYO)
+        paint(img, soft_inside(ra, px) * foot, BLOOD * 0.95)
+        for side in (-1.0, 1.0):
+            pv = np.hypot(dx - side * 0.45 * p.a + 4.0, dy - 0.85 * p.a - 8.0) - 5.0
+            paint(img, soft_inside(pv, px) * foot, BLOOD * 0.9)
         la = soft_inside(np.hypot(dx + 4.0, dy - 6.0) - 0.85 * p.a, px) * above
         paint(img, soft_inside(np.hypot(dx + 4.0, dy - 6.0) - 0.85 * p.a - 2.5, px) * above, MYO)
         paint(img, la, BLOOD)

@@ -98,6 +98,9 @@ def segment_cine(
     weights: Optional[str] = None,
     seed_phase: Optional[int] = None,
     batch_phases: bool = True,
+    extent: str = "plane",
+    basal_limit=None,
+    apical_limit=None,
 ) -> tuple[Cine, dict]:
     """Segment every phase and slice of ``image``.
 
@@ -115,10 +118,15 @@ def segment_cine(
         weights: checkpoint for the memory method (default: the bundled one).
         seed_phase: phase of the landmark seed (default 0, the usual ED of a triggered cine).
         batch_phases: through-stack pass for all phases in one batch (False: frame by frame, for benchmarks).
+        extent: MR per-phase LV extent step after propagation (:mod:`cardiacmotion.propagation.extent`):
+            'plane' (default), 'ring' or 'off'.
+        basal_limit / apical_limit: user slice limits of the LV (an int for every phase or
+            ``{phase: slice}``); applied whatever ``extent`` is.
 
     Returns:
         ``(segmentation Cine uint8 on the image grid, info)``; info has ``method``, ``device``,
-        ``seconds``, ``frames_per_second``, ``labels``, ``seed`` ('mask' | 'landmarks') and a
+        ``seconds``, ``frames_per_second``, ``labels``, ``seed`` ('mask' | 'landmarks'), ``extent``
+        (MR: the slices kept per phase, see :func:`~cardiacmotion.propagation.extent.lv_extent`) and a
         ``message`` when the method fell back.
     """
     from cardiacmotion.device import resolve_device
@@ -154,6 +162,12 @@ def segment_cine(
     else:
         make = _resolve(method, dev, image.modality, weights, info)
         seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
+    if image.modality == "MR" and (extent != "off" or basal_limit is not None or apical_limit is not None):
+        from cardiacmotion.propagation.extent import lv_extent
+
+        progress(0.98, "per-phase LV extent (base and apex)")
+        seg, ext = lv_extent(image, seg, seeds.seeded, mode=extent, basal=basal_limit, apical=apical_limit)
+        info["extent"] = {k: v for k, v in ext.items() if k != "ring_score"}
     elapsed = time.perf_counter() - t_start
     info["seconds"] = round(elapsed, 3)
     info["frames_per_second"] = round(image.phases * image.slices / max(elapsed, 1e-9), 3)
