@@ -61,6 +61,10 @@ def test_case_content(cases):
         assert all(15 < v < 70 for v in d)
         assert len(t["wall_motion"]) == 16 and set(t["wall_motion"].values()) <= {1, 2, 3, 4}
         assert 20 < t["lv_ef_pct"] < 85 and 60 < t["lv_edv_ml"] < 300
+        # bSSFP contrast: blood bright, myocardium dark
+        ed, k = t["ed_phase"], t["seed_slice"]
+        frame, labels = img.array[ed, k], lab.array[ed, k]
+        assert np.median(frame[labels == 3]) > 1.8 * np.median(frame[labels == 2])
 
 
 def test_base_descent_empties_basal_slice_at_es(cases):
