@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scorers", default=",".join(SCORERS), help="wall-motion scorers to compare ('' none)")
     p.add_argument("--cstm-weights", default=None, help="memory weights (default: the bundled ones)")
     p.add_argument("--mmsa-weights", default=None, help="MMSA weights (default: the bundled ones)")
+    p.add_argument("--extent", default="plane", choices=("plane", "ring", "off"),
+                   help="MR per-phase LV extent step after propagation (cardiacmotion.propagation.extent), as segment "
+                        "applies it (default plane)")
     p.add_argument("--workers", type=int, default=0,
                    help="processes evaluating cases in parallel (0: this one); each runs the networks on --device "
                         "(registration always runs on the CPU)")
@@ -88,11 +91,27 @@ _MODELS: dict = {}
 
 
 def _segment(case, method: str, device: str, cstm_weights: Optional[str]) -> tuple[np.ndarray, float]:
+    """Propagation alone (the extent step comes after, as ``segment_cine`` does after fusing)."""
     from cardiacmotion.propagation.segment import segment_cine
 
     t = time.perf_counter()
-    seg, _ = segment_cine(case.image, seeds=case.seeds, method=method, device=device, weights=cstm_weights)
+    try:
+        seg, _ = segment_cine(case.image, seeds=case.seeds, method=method, device=device, weights=cstm_weights, extent="off")
+    except TypeError:  # a segment_cine without the extent step
+        seg, _ = segment_cine(case.image, seeds=case.seeds, method=method, device=device, weights=cstm_weights)
     return np.asarray(seg.array), time.perf_counter() - t
+
+
+def _extent(case, seg: np.ndarray, mode: str) -> np.ndarray:
+    """``segment``'s per-phase LV extent step on MR (``mode`` 'plane', 'ring'; 'off' or absent: unchanged)."""
+    if mode == "off" or case.image.modality != "MR":
+        return seg
+    try:
+        from cardiacmotion.propagation.extent import lv_extent
+    except ImportError:
+        return seg
+    out, _ = lv_extent(case.image, seg, case.seeds.seeded, mode=mode)
+    return np.asarray(out)
 
 
 def _scores(case, seg: np.ndarray, scorer: str, device: str, mmsa_weights: Optional[str]) -> Optional[list]:
@@ -113,7 +132,7 @@ def _scores(case, seg: np.ndarray, scorer: str, device: str, mmsa_weights: Optio
 
 
 def evaluate_case(job: tuple, methods: tuple, scorers: tuple, device: str = "cpu",
-                  cstm_weights: Optional[str] = None, mmsa_weights: Optional[str] = None) -> dict:
+                  cstm_weights: Optional[str] = None, mmsa_weights: Optional[str] = None, extent: str = "plane") -> dict:
     """Every method on one case: ``{source, name, held_out, ef_truth, truth_scores, methods: {m: {...}}}``."""
     from cardiacmotion.evaluation.sources import build
 
@@ -137,6 +156,9 @@ def evaluate_case(job: tuple, methods: tuple, scorers: tuple, device: str = "cpu
             segs[method] = _segment(case, method, device, cstm_weights)
     for method in methods:
         seg, secs = segs[method]
+        t = time.perf_counter()
+        seg = _extent(case, seg, extent)
+        secs += time.perf_counter() - t
         res: dict = {"dice": case_dice(seg, case), "seconds": round(secs, 3)}
         ef = _ef(case.image.with_array(seg.astype(np.uint8)))
         res["ef"] = ef
@@ -161,14 +183,14 @@ def _worker_init() -> None:
 
 
 def _run_job(payload: tuple) -> dict:
-    job, methods, scorers, device, cstm, mmsa = payload
+    job, methods, scorers, device, cstm, mmsa, extent = payload
     try:
         try:
-            row = evaluate_case(job, methods, scorers, device, cstm, mmsa)
+            row = evaluate_case(job, methods, scorers, device, cstm, mmsa, extent)
         except RuntimeError:
             if device == "cpu":
                 raise
-            row = evaluate_case(job, methods, scorers, "cpu", cstm, mmsa)  # e.g. CUDA out of memory in a worker
+            row = evaluate_case(job, methods, scorers, "cpu", cstm, mmsa, extent)  # e.g. CUDA out of memory in a worker
             row["device_fallback"] = "cpu"
     except Exception as exc:  # noqa: BLE001 - a case that cannot be built or run is listed with its reason
         row = {"source": job[0], "name": f"{job[0]}-{job[1]}", "error": f"{type(exc).__name__}: {exc}", "methods": {}}
@@ -307,7 +329,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = jobs_for(args)
     if not jobs:
         raise InputError("nothing to evaluate (no cases from any source)")
-    payloads = [(job, methods, scorers, device, args.cstm_weights, args.mmsa_weights) for job in jobs]
+    payloads = [(job, methods, scorers, device, args.cstm_weights, args.mmsa_weights, args.extent) for job in jobs]
     t0 = time.time()
     rows: list[dict] = []
     def done(row: dict) -> None:
@@ -340,7 +362,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no case could be evaluated: " + "; ".join(r.get("error", "") for r in rows[:3]))
     text = markdown(summary, scorers, NOTE)
     report = {"summary": summary, "cases": rows, "seconds": round(time.time() - t0, 1), "device": device,
-              "workers": args.workers, "methods": list(methods), "scorers": list(scorers),
+              "workers": args.workers, "methods": list(methods), "scorers": list(scorers), "extent": args.extent,
               "models": _model_ids(args), "command": " ".join(["cardiacmotion"] + sys.argv[1:])}
     from cardiacmotion.evaluation.evidence import auto_choices
 
