@@ -36,6 +36,14 @@ def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarra
     def thickening() -> dict:
         return score_thickening(image, seg, landmarks, ed_phase=ed_phase, es_phase=es_phase, thresholds=thresholds)
 
+    if method == "auto":
+        # auto scores with what held-out evidence found better (models.json, cardiacmotion.evaluation.evidence)
+        from cardiacmotion.evaluation.evidence import auto_method
+
+        if auto_method("scoring") == "thickening":
+            scores = thickening()
+            scores["method_note"] = "auto: thickening (better than the learned scorer on held-out evidence, models.json)"
+            return scores
     if method not in ("learned", "auto"):
         return thickening()
     from cardiacmotion.scoring.learned import score_learned
@@ -62,6 +70,9 @@ def analyze(
     scene: bool = True,
     renders: bool = True,
     seed_phase: Optional[int] = None,
+    extent: str = "plane",
+    basal_limit=None,
+    apical_limit=None,
 ) -> dict:
     """Segment, measure, score and export one cine into ``outdir``.
 
@@ -75,6 +86,8 @@ def analyze(
         device: auto|cpu|cuda.
         scene: write ``scene.mrb`` when slicer-core is installed.
         renders: write offscreen slice/bullseye snapshots when OpenGL is available.
+        extent / basal_limit / apical_limit: MR per-phase LV extent step and user slice limits
+            (see :func:`~cardiacmotion.propagation.segment.segment_cine`).
 
     Returns:
         The summary written to ``summary.json``: file names, function values, MSI, timings, notes.
@@ -94,7 +107,8 @@ def analyze(
         tmp.mkdir()
         t0 = time.perf_counter()
         seg, info = segment_cine(image, seeds=seeds, landmarks=landmarks, method=method, device=device,
-                                 progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase)
+                                 progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase,
+                                 extent=extent, basal_limit=basal_limit, apical_limit=apical_limit)
         summary["seconds"]["segment"] = round(time.perf_counter() - t0, 2)
         summary["segmentation"] = {k: v for k, v in info.items() if isinstance(v, (str, int, float, list, bool))}
         write_image(seg, tmp / "segmentation.nii.gz")

@@ -19,6 +19,7 @@ KEYS = {
     "ed_phase", "es_phase", "ed_time_ms", "es_time_ms", "frame_times_ms", "heart_rate_bpm", "lv_volume_ml",
     "lv_edv_ml", "lv_esv_ml", "lv_sv_ml", "lv_ef_pct", "lv_mass_g", "rv_volume_ml", "rv_edv_ml", "rv_esv_ml",
     "rv_sv_ml", "rv_ef_pct", "peak_ejection_rate_ml_s", "peak_filling_rate_ml_s", "method", "units", "warnings",
+    "lv_slices_per_phase",
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -24,10 +24,10 @@ def test_shapes_and_ranges(case):
     img, lab = case.image, case.labels
     assert img.array.dtype == np.float32 and lab.array.dtype == np.uint8
     assert img.modality == "MR" and img.view == "SAX"
-    assert 20 <= img.phases <= 30 and 8 <= img.slices <= 12
+    assert 20 <= img.phases <= 30 and 8 <= img.slices <= 20
     assert 128 <= img.rows <= 192 and img.rows == img.columns
     sx, sy, sz = img.spacing
-    assert 1.3 <= sx <= 1.8 and abs(sx - sy) < 1e-9 and 8.0 <= sz <= 10.0
+    assert 1.3 <= sx <= 1.8 and abs(sx - sy) < 1e-9 and 6.0 <= sz <= 10.0
     assert lab.array.shape == img.array.shape and set(np.unique(lab.array)) <= {0, 1, 2, 3}
     assert case.seed.phases == 1 and case.seed_phase == 0
 

@@ -67,14 +67,36 @@ def test_landmarks_on_the_right_structures(cases):
 
 
 def test_base_descends_basal_slice_loses_lv(cases):
-    """Through-plane motion: the basal slice shows (mostly) atrium at ES, never more LV than at ED."""
+    """Through-plane motion: the most basal LV slice at ED shows (mostly) atrium at ES, never more LV."""
     lost = 0
     for c in cases:
-        ed = (c.labels.array[0, 0] == 3).sum()
-        es = (c.labels.array[c.truth["es_phase"], 0] == 3).sum()
+        first = c.truth["lv_slices_per_phase"][0][0]
+        ed = (c.labels.array[0, first] == 3).sum()
+        es = (c.labels.array[c.truth["es_phase"], first] == 3).sum()
         assert ed > 0 and es <= ed
         lost += es < 0.5 * ed
     assert lost >= 0.8 * len(cases)
+
+
+def test_through_plane_ranges_and_lv_slices_per_phase(cases):
+    """The issue's ranges: descent 4-18 mm, spacing 6-10 mm; some stacks start in the atrium; the
+    apical cavity closes at ES in some hearts; the per-phase LV slice lists equal the labels."""
+    descent = np.array([c.truth["base_descent_mm"] for c in cases])
+    spacing = np.array([c.truth["slice_spacing_mm"] for c in cases])
+    assert np.all((descent >= 4.0) & (descent <= 18.0)) and descent.min() < 8.0 and descent.max() > 15.0
+    assert np.all((spacing >= 6.0) & (spacing <= 10.0)) and spacing.min() < 6.5 and spacing.max() > 9.5
+    starts_in_atrium = apex_closes = 0
+    for c in cases:
+        t, lab = c.truth, c.labels.array
+        for phase, ks in enumerate(t["lv_slices_per_phase"]):
+            assert ks == [k for k in range(lab.shape[1]) if (lab[phase, k] == 3).any()]
+        assert t["slice_thickness_mm"] <= t["slice_spacing_mm"] + 1e-9
+        ed, es = t["lv_slices_per_phase"][0], t["lv_slices_per_phase"][t["es_phase"]]
+        assert set(es) <= set(ed) and ed[-1] < lab.shape[1] - 1  # the stack passes the apex
+        starts_in_atrium += ed[0] > 0
+        apex_closes += ed[-1] not in es
+    assert 0.15 * len(cases) <= starts_in_atrium <= 0.7 * len(cases)
+    assert apex_closes >= 0.1 * len(cases)
 
 
 def _wall_thickness(lab: np.ndarray, centre: np.ndarray, phi_deg: np.ndarray) -> np.ndarray:

@@ -46,7 +46,19 @@ def test_memory_is_registered_and_uses_bundled_weights():
     assert make.model_id.startswith("cstm-v")
 
 
-def test_auto_uses_bundled_memory_weights():
+def test_auto_uses_bundled_memory_weights(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from cardiacmotion.models.weights import models_dir
+
+    # without an 'auto' evidence record (models.json) auto is memory-first
+    for f in models_dir().glob("cstm-*.pt"):
+        shutil.copy(f, tmp_path / f.name)
+    data = json.loads((models_dir() / "models.json").read_text())
+    data.pop("auto", None)
+    (tmp_path / "models.json").write_text(json.dumps(data))
+    monkeypatch.setenv("CARDIACMOTION_MODELS", str(tmp_path))
     cine, lab, seeds = _tiny_case()
     seg, info = segment.segment_cine(cine, seeds=seeds, method="auto", device="cpu")
     if info["method"] != "memory":  # pragma: no cover - a checkout without Resources/Models

@@ -33,8 +33,10 @@ def test_score_writes_json_and_bullseyes(case, capsys):
     assert rc == 0
     scores = json.loads(out.read_text())
     assert scores["method"] == "thickening" and len(scores["segments"]) == 16
-    # auto tried the learned scorer first; this 2-phase cine is too short for it, and the note says so
-    assert "phases" in scores["method_note"] and "auto: thickening" in scores["method_note"]
+    # auto scores by thickening: recorded as better on held-out evidence (models.json), or, without that
+    # record, because this 2-phase cine is too short for the learned scorer; the note says which
+    assert "auto: thickening" in scores["method_note"]
+    assert "phases" in scores["method_note"] or "held-out evidence" in scores["method_note"]
     assert {s["id"]: s["score"] for s in scores["segments"]} == EXPECTED
     assert scores["ed_phase"] == 0 and scores["es_phase"] == 1
     for s in scores["segments"]:

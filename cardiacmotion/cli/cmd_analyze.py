@@ -18,6 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"], help="propagation method")
     p.add_argument("--score-method", default="auto", choices=["auto", "learned", "thickening"])
     p.add_argument("--no-scene", action="store_true", help="skip scene.mrb and the Slicer view snapshots")
+    p.add_argument("--extent", default="plane", choices=["plane", "ring", "off"],
+                   help="MR: per-phase LV extent after propagation (valve plane fit, basal rule per phase, or off)")
+    p.add_argument("--basal-limit", metavar="K|PHASE:K,...",
+                   help="MR: most basal slice counted as LV, for every phase or per phase")
+    p.add_argument("--apical-limit", metavar="K|PHASE:K,...",
+                   help="MR: most apical slice counted as LV, for every phase or per phase")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -37,9 +43,14 @@ def run(args: argparse.Namespace) -> int:
     landmarks = match_landmarks(read_markups(args.landmarks), image) if args.landmarks else None
     if seeds is None and landmarks is None:
         raise InputError("give a seed (--seed) or three landmarks (--landmarks)")
+    from cardiacmotion.function.slices import parse_limits
+
+    basal = parse_limits(args.basal_limit, image.phases)
+    apical = parse_limits(args.apical_limit, image.phases)
     summary = analyze(image, args.output, seeds=seeds, landmarks=landmarks, method=args.method,
                       score_method=args.score_method, device=args.device, progress=make_progress(args),
-                      scene=not args.no_scene, seed_phase=args.seed_phase)
+                      scene=not args.no_scene, seed_phase=args.seed_phase, extent=args.extent,
+                      basal_limit=basal, apical_limit=apical)
     f = summary["function"]
     line = f"{args.output}: LV EF {f['lv_ef_pct']:.1f} % (EDV {f['lv_edv_ml']:.1f} ml, ESV {f['lv_esv_ml']:.1f} ml)"
     if summary.get("motion_score_index") is not None:

@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=(
             "LV/RV volume curves, ED/ES, EDV/ESV/SV/EF, LV mass and peak ejection/filling rates from a 4D "
             "segmentation: MR by disc summation over slices, echo by the method of discs (biplane with --a2c). "
-            "The CSV is written next to the JSON."
+            "The CSV is written next to the JSON. MR: the JSON's lv_slices_per_phase (and the CSV's lv_slices) "
+            "list the slices counted as LV per phase; --basal-limit/--apical-limit set them."
         ),
     )
     p.add_argument("seg", metavar="SEG", help="4D segmentation (labels per DESIGN: MR ACDC, echo CAMUS)")
@@ -30,6 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--a2c-landmarks", metavar="LM2.mrk.json", help="echo: landmarks of the --a2c view")
     p.add_argument("--ed-phase", type=int, help="ED phase from trigger times (default: largest LV volume)")
     p.add_argument("--es-phase", type=int, help="ES phase from trigger times (default: smallest LV volume)")
+    p.add_argument("--basal-limit", metavar="K|PHASE:K,...",
+                   help="MR: most basal slice counted as LV (slice index), for every phase ('3') or per phase "
+                        "('0:2,8:3'); the LV beyond it is not counted")
+    p.add_argument("--apical-limit", metavar="K|PHASE:K,...",
+                   help="MR: most apical slice counted as LV, for every phase or per phase")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -81,9 +87,14 @@ def run(args: argparse.Namespace) -> int:
             seg2.view = "A2C"
         lm2 = read_markups(args.a2c_landmarks) if args.a2c_landmarks else None
         second = (seg2, lm2)
+    from cardiacmotion.function.slices import parse_limits
+
+    basal = parse_limits(args.basal_limit, seg.phases)
+    apical = parse_limits(args.apical_limit, seg.phases)
     progress(0.3, "computing volumes")
     result = compute_function(
-        seg, landmarks_per_frame=landmarks, second_view=second, ed_phase=args.ed_phase, es_phase=args.es_phase
+        seg, landmarks_per_frame=landmarks, second_view=second, ed_phase=args.ed_phase, es_phase=args.es_phase,
+        basal_limit=basal, apical_limit=apical,
     )
     progress(0.8, "writing outputs")
     with OutputGuard([args.output, csv_path_for(args.output), args.plot]):  # all three or none

@@ -14,7 +14,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", required=True, help="markups JSON with RV anterior insertion, RV inferior insertion, LV center")
     p.add_argument("-o", "--output", required=True, help="SCORES.json to write")
     p.add_argument("--method", default="auto", choices=["auto", "learned", "thickening"],
-                   help="auto (learned when the MMSA weights load and apply, else thickening), learned, thickening")
+                   help="auto (the scorer models.json records as better on held-out evidence; without a record learned "
+                        "when the MMSA weights load and apply, else thickening), learned, thickening")
     p.add_argument("--weights", help="MMSA checkpoint for --method learned/auto (default: the bundled mmsa-v0.2.0)")
     p.add_argument("--bullseye", help="write the score bullseye PNG here")
     p.add_argument("--thickening-bullseye", help="write the thickening %% bullseye PNG here")
@@ -55,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
         dyskinetic_thinning_pct=args.dyskinetic_thinning_pct,
         dyskinetic_outward_mm=args.dyskinetic_outward_mm,
     )
-    # auto prefers the learned scorer: it beats thickening on phantoms, most of all from the product's
-    # own segmentation (models.json); thickening stays the fallback
+    # auto follows the held-out evidence recorded in models.json (analyze.score_segmentation); without a
+    # record it prefers the learned scorer, with thickening as the fallback
     from cardiacmotion.analyze import score_segmentation
     from cardiacmotion.device import resolve_device
 

@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed-phase", type=int, default=None, help="phase index of a single-phase seed or of the landmarks (default 0)")
     p.add_argument("--landmarks", help="Slicer markups JSON with the three landmarks (used when no --seed)")
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"], help="propagation method")
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"],
+                   help="propagation method (auto: the one models.json records as best on held-out evidence)")
     p.add_argument("--weights", help="checkpoint for the memory method (default: the bundled weights)")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")

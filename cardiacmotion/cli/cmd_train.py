@@ -22,7 +22,8 @@ def _targets() -> dict:
     return found
 
 
-def _add(sub: argparse._SubParsersAction, verb: str) -> None:
+def _add(sub: argparse._SubParsersAction, verb: str):
+    """The ``verb`` parser with one sub-parser per training module; returns its sub-parsers (to add more)."""
     p = sub.add_parser(verb, help=f"{verb} a learned model (targets: {', '.join(sorted(_targets())) or 'none yet'})")
     tsub = p.add_subparsers(dest="target", metavar="TARGET", parser_class=type(p))
     for target, modname in sorted(_targets().items()):
@@ -33,6 +34,7 @@ def _add(sub: argparse._SubParsersAction, verb: str) -> None:
         module.add_arguments(tp)
         add_common(tp)
         tp.set_defaults(func=_checked(verb, target, getattr(module, "train" if verb == "train" else "evaluate")))
+    return tsub
 
 
 def _checked(verb: str, target: str, func):

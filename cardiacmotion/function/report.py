@@ -4,7 +4,7 @@ Keys: ``ed_phase``, ``es_phase``, ``ed_time_ms``, ``es_time_ms``, ``frame_times_
 ``heart_rate_bpm``, ``lv_volume_ml`` (per phase), ``lv_edv_ml``, ``lv_esv_ml``, ``lv_sv_ml``,
 ``lv_ef_pct``, ``lv_mass_g`` (MR), ``rv_volume_ml``, ``rv_edv_ml``, ``rv_esv_ml``, ``rv_sv_ml``,
 ``rv_ef_pct`` (MR), ``peak_ejection_rate_ml_s``, ``peak_filling_rate_ml_s``, ``method``, ``units``,
-``warnings``. Values that do not apply (RV and mass for echo, a missing RV) are ``None``.
+``warnings``, ``lv_slices_per_phase`` (MR: per phase the slices counted as LV, i.e. holding LV cavity). Values that do not apply (RV and mass for echo, a missing RV) are ``None``.
 ``ed_phase``/``es_phase`` are the LV's; RV EDV/ESV are the RV's own largest/smallest volumes (the
 ventricles' end-systoles can differ by a phase), or the RV at the given phases when the caller
 gives ED/ES from trigger times.
@@ -24,6 +24,7 @@ from cardiacmotion.errors import InputError
 from cardiacmotion.function.discs import N_DISCS, LandmarkInput, echo_disc_series
 from cardiacmotion.function.phases import ed_es_phases, fill_missing, missing_phase_warning
 from cardiacmotion.function.rates import cycle_length_ms, peak_rates
+from cardiacmotion.function.slices import Limits, apply_limits, basal_slice_report, lv_slices_per_phase
 from cardiacmotion.function.volumes import check_labels, label_volumes_ml, lv_mass_g, slice_spacing_mm
 
 UNITS = {"volume": "ml", "mass": "g", "ef": "%", "rate": "ml/s", "time": "ms", "heart_rate": "bpm"}
@@ -45,6 +46,8 @@ def compute_function(
     second_view: Optional[SecondView] = None,
     ed_phase: Optional[int] = None,
     es_phase: Optional[int] = None,
+    basal_limit: Limits = None,
+    apical_limit: Limits = None,
 ) -> dict:
     """Volume curves, ED/ES, EDV/ESV/SV/EF, LV mass and peak rates from a 4D segmentation.
 
@@ -56,17 +59,29 @@ def compute_function(
         second_view: echo only: the other apical view of the same heart (a ``Cine``, or
             ``(Cine, landmarks)``) for the biplane method.
         ed_phase / es_phase: phases from trigger times; override the volume-based choice.
+        basal_limit / apical_limit: MR only: the most basal / apical slice counted as LV (an int
+            for every phase or ``{phase: slice}``); the LV beyond them is not counted.
     Returns:
         The FUNCTION.json dictionary (module doc).
     Raises:
-        InputError: unknown labels, no LV cavity, a single phase, inconsistent views.
+        InputError: unknown labels, no LV cavity, a single phase, inconsistent views, limits outside
+            the stack or given for echo.
     """
     labels = check_labels(seg)
     if seg.modality == "MR":
         if second_view is not None:
             raise InputError("a second view (biplane) applies to echo only")
-        return _mr(seg, labels, ed_phase, es_phase)
-    return _echo(seg, labels, landmarks_per_frame, second_view, ed_phase, es_phase)
+        labels = apply_limits(seg, labels, basal_limit, apical_limit)
+        out = _mr(seg, labels, ed_phase, es_phase)
+        out["lv_slices_per_phase"] = lv_slices_per_phase(labels)
+        _, basal_warnings = basal_slice_report(seg, labels, [out["ed_phase"], out["es_phase"]])
+        out["warnings"].extend(basal_warnings)
+        return out
+    if basal_limit is not None or apical_limit is not None:
+        raise InputError("basal/apical slice limits apply to short-axis MR only")
+    out = _echo(seg, labels, landmarks_per_frame, second_view, ed_phase, es_phase)
+    out["lv_slices_per_phase"] = None
+    return out
 
 
 def _lv_present(labels: np.ndarray, lv_label: int, modality: str) -> np.ndarray:
@@ -236,14 +251,16 @@ def _heart_rate_bpm(seg: Cine, ft: np.ndarray, periodic_cycle: bool, default_tim
 
 
 def function_csv_text(result: dict) -> str:
-    """The per-phase table: ``phase, time_ms, lv_volume_ml, rv_volume_ml, event`` (ED/ES)."""
+    """The per-phase table: ``phase, time_ms, lv_volume_ml, rv_volume_ml, event`` (ED/ES) and
+    ``lv_slices`` (MR: the slices counted as LV, separated by ';')."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["phase", "time_ms", "lv_volume_ml", "rv_volume_ml", "event"])
+    w.writerow(["phase", "time_ms", "lv_volume_ml", "rv_volume_ml", "event", "lv_slices"])
     rv = result.get("rv_volume_ml") or [None] * len(result["lv_volume_ml"])
-    for p, (t, v, r) in enumerate(zip(result["frame_times_ms"], result["lv_volume_ml"], rv)):
+    slices = result.get("lv_slices_per_phase") or [None] * len(result["lv_volume_ml"])
+    for p, (t, v, r, ks) in enumerate(zip(result["frame_times_ms"], result["lv_volume_ml"], rv, slices)):
         event = "ED" if p == result["ed_phase"] else "ES" if p == result["es_phase"] else ""
-        w.writerow([p, t, v, "" if r is None else r, event])
+        w.writerow([p, t, v, "" if r is None else r, event, "" if ks is None else ";".join(map(str, ks))])
     return buf.getvalue()
 
 

@@ -6,8 +6,10 @@ axis from the end-diastolic base plane toward the apex). Slices are short-axis p
 ``z``; the oblique IJK->RAS matrix places that frame in the patient.
 
 The LV is a truncated ellipsoid (endocardium and epicardium) whose base plane descends toward the
-fixed apex in systole; each slice maps its ``z`` to a material long-axis position, so basal slices
-leave the ventricle and show atrium. In-plane, the endocardial radius and the wall thickness vary
+fixed apex in systole (4-18 mm, least in failing hearts); each slice maps its ``z`` to a material
+long-axis position, so basal slices leave the ventricle and show the left atrium and aortic root
+(bright blood continuous with the LV, labelled background), and toward the apex the thickened walls
+close the small cavity at ES. Slice spacing is 6-10 mm, the slice thickness 75-100 % of it. In-plane, the endocardial radius and the wall thickness vary
 with the angle according to the AHA segment's wall-motion class. The RV is a crescent on the septal
 side between two insertion angles. Labels are sampled at pixel centres on the slice's centre plane;
 the image averages three sub-planes across the slice thickness and uses one-pixel analytic edge
@@ -26,7 +28,7 @@ from cardiacmotion.phantom.texture import coil_bias, paint, rician, smooth_field
 
 #: Options ``make_mr_case`` understands.
 MR_OPTIONS = frozenset({"wall_motion", "phases", "slices", "grid", "pixel_mm", "slice_spacing_mm", "noise",
-                        "breath_hold_mm", "image"})
+                        "breath_hold_mm", "image", "base_descent_mm"})
 
 N_BINS = 720  # angular resolution of the polar wall tables (0.5 degree)
 
@@ -84,7 +86,7 @@ class _Params:
         # every draw happens whatever the options, so an option changes only what it names
         self.phases = _opt(o, "phases", int(rng.integers(20, 31)), int, 2, 200)
         self.pixel = _opt(o, "pixel_mm", float(rng.uniform(1.4, 1.8)), float, 0.5, 4.0)
-        self.spacing = _opt(o, "slice_spacing_mm", float(rng.uniform(8.0, 10.0)), float, 2.0, 20.0)
+        self.spacing = _opt(o, "slice_spacing_mm", float(rng.uniform(6.0, 10.0)), float, 2.0, 20.0)
         self.grid = _opt(o, "grid", int(rng.integers(72, 97)) * 2, int, 64, 512)
         self.rr_ms = float(rng.uniform(750.0, 1100.0))
         pattern_rng = np.random.default_rng(int(rng.integers(2**62)))  # a forced pattern keeps the anatomy
@@ -101,14 +103,16 @@ class _Params:
         self.wall = float(rng.uniform(7.5, 10.5))
         self.wall_apex = float(rng.uniform(5.0, 7.0))
         motion_quality = float(np.clip(np.mean(np.clip(self.radial, 0, None)) / 0.32, 0.0, 1.0))
-        self.descent = float(rng.uniform(9.0, 15.0) * (0.35 + 0.65 * motion_quality))
+        # mitral annulus descent toward the apex at ES: 4-18 mm, least in failing hearts
+        self.descent = _opt(o, "base_descent_mm", float(3.5 + rng.uniform(4.0, 14.5) * (0.15 + 0.85 * motion_quality)),
+                            float, 0.0, 30.0)
         self.s = motion.contraction_curve(self.phases, rng)
-        # slices: the first a little below the ED base, enough to pass the apex
-        self.z0 = float(rng.uniform(2.0, 6.0))
+        # slices: the first near the ED base (up to 12 mm above it: often wholly in the atrium), enough to pass the apex
+        self.z0 = float(rng.uniform(-12.0, 6.0))
         self.base_tan = float(np.tan(np.radians(rng.uniform(10.0, 20.0))))  # mitral plane tilt
         self.base_dir = float(rng.uniform(np.pi * 0.6, np.pi * 1.1))  # in-plane direction where the base is higher
         lepi = self.l_endo + self.wall_apex
-        k = int(np.clip(int(np.ceil((lepi - self.z0) / self.spacing)) + 1, 8, 12))
+        k = int(np.clip(int(np.ceil((lepi - self.z0) / self.spacing)) + 1, 8, 20))
         self.slices = _opt(o, "slices", k, int, 3, 40)
         # RV crescent
         half = float(rng.uniform(48.0, 64.0))
@@ -140,6 +144,12 @@ class _Params:
         self.bias = float(rng.uniform(0.15, 0.35))
         self.scale = float(rng.uniform(300.0, 900.0))
         self.body_shift = rng.normal(0.0, 8.0, 2)
+        # own stream: the through-plane additions keep every draw above as it was
+        extra = np.random.default_rng([int(pattern_rng.integers(2**62)), 17])
+        # slice thickness (the profile's width) up to the spacing: gaps of 0-25 %
+        self.thickness = float(self.spacing * extra.uniform(0.75, 1.0))
+        # apical cavity obliteration at ES (mm of radius closed by the thickened apex), vigorous hearts most
+        self.apex_close = float(extra.uniform(2.0, 7.0) * motion_quality)
 
 
 def _background(p: _Params, x: np.ndarray, y: np.ndarray, z: float, rng: np.random.Generator) -> np.ndarray:
@@ -194,6 +204,11 @@ def _lv_tables(p: _Params, z_slice: np.ndarray, s: float, radial: np.ndarray, th
     w_ed = np.where(z_m <= p.l_endo, wall_z, cap)
     r_endo = r_endo_ed[:, None] * (1.0 - radial * s)
     r_epi = r_endo + w_ed[:, None] * (1.0 + thick * s)
+    # toward the apex the thickened walls close the small cavity at ES (the epicardium stays)
+    w_apex = np.clip((z_m - p.z_eq) / (p.l_endo - p.z_eq), 0.0, 1.0) ** 2
+    close = (p.apex_close * s * w_apex)[:, None]
+    r_endo = np.sqrt(np.clip(r_endo**2 - close**2, 0.0, None))
+    r_endo = np.where(r_endo < 1.0, 0.0, r_endo)
     # the base plane is oblique to the slices: a slice just above its centre still cuts part of the LV
     margin = p.base_tan * (p.a + p.wall + 5.0) / lam
     in_lv = (z_m >= -margin) & (z_m <= lepi)
@@ -225,6 +240,7 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
             'akinetic', 'dyskinetic', a class 1-4, or 16 explicit scores), ``phases``, ``slices``,
             ``grid`` (pixels per side), ``pixel_mm``, ``slice_spacing_mm``, ``noise``
             (Rician sigma relative to blood), ``breath_hold_mm`` (per-slice shift std; None: random),
+            ``base_descent_mm`` (systolic descent of the mitral plane; None: drawn 4-18 mm),
             ``image`` (False: labels and truth only, the image stays zero; much faster).
 
     Returns:
@@ -241,7 +257,7 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
     coords = (np.arange(n) - (n - 1) / 2.0) * p.pixel
     gx, gy = np.meshgrid(coords, coords)  # [j, i]
     z_centres = p.z0 + np.arange(K) * p.spacing
-    sub = np.array([-1.0, 0.0, 1.0]) * p.spacing / 3.0
+    sub = np.array([-1.0, 0.0, 1.0]) * p.thickness / 3.0
     z_sub = (z_centres[:, None] + sub[None, :]).reshape(-1)  # (K*3,)
 
     # per-slice pixel coordinates relative to the ED LV centre (breath-hold shifts move the anatomy)
@@ -303,7 +319,18 @@ def make_mr_case(seed: int, **options) -> "PhantomCase":
         img = np.repeat(bg, 3, 0).copy()
         px = p.pixel
         # atrium and aortic root above the moving base plane
-        above = above_px & (rho < e_epi_raw + 4.0)
+        # (a fixed footprint: slices wholly above the base show them too, not an empty mediastinum)
+        above = above_px & (rho < np.float32(p.a + p.wall + 4.0))
+        # around the atria: atrioventricular-groove and mediastinal fat, the right atrium on the
+        # septal side and two pulmonary veins entering the left atrium from behind
+        foot = above_px & (rho < np.float32(p.a + p.wall + 10.0))
+        paint(img, soft_inside(rho - (p.a + p.wall + 10.0), px) * foot, 0.6)
+        ra = np.hypot(dx + 1.05 * p.a + 6.0, dy + 0.1 * p.a) - 0.6 * p.a
+        paint(img, soft_inside(ra - 2.0, px) * foot, MYO)
+        paint(img, soft_inside(ra, px) * foot, BLOOD * 0.95)
+        for side in (-1.0, 1.0):
+            pv = np.hypot(dx - side * 0.45 * p.a + 4.0, dy - 0.85 * p.a - 8.0) - 5.0
+            paint(img, soft_inside(pv, px) * foot, BLOOD * 0.9)
         la = soft_inside(np.hypot(dx + 4.0, dy - 6.0) - 0.85 * p.a, px) * above
         paint(img, soft_inside(np.hypot(dx + 4.0, dy - 6.0) - 0.85 * p.a - 2.5, px) * above, MYO)
         paint(img, la, BLOOD)
@@ -436,6 +463,11 @@ def _truth(cine: Cine, labels: np.ndarray, p: _Params, levels: dict, k_mid: int,
         "seed_slice": int(k_mid), "seed_phase": 0,
         "insertion_angles_deg": {"anterior": p.phi_ant, "inferior": p.phi_inf},
         "base_descent_mm": round(p.descent, 3),
+        "slice_spacing_mm": round(p.spacing, 4), "slice_thickness_mm": round(p.thickness, 4),
+        # per phase, the slices whose centre plane cuts the LV cavity (through-plane motion: basal
+        # slices leave the ventricle in systole, the apical cavity closes)
+        "lv_slices_per_phase": [[int(k) for k in np.nonzero((labels[t] == 3).any(axis=(1, 2)))[0]]
+                                for t in range(labels.shape[0])],
         "breath_hold_shift_mm": np.round(p.breath_hold, 3).tolist(),
         "contraction_curve": [round(float(v), 5) for v in p.s],
         "volume_method": ("disc summation: number of label-3 (LV cavity) voxels x voxel volume "

@@ -26,7 +26,7 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
     """Return ``make_propagator`` for ``method``, falling back from memory to registration on auto."""
     if method not in METHODS and get_method(method) is None:
         raise InputError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
-    # auto prefers memory: the bundled cstm weights beat registration on phantoms and on Sunnybrook
+    # without recorded evidence auto prefers memory: the bundled cstm weights beat registration on phantoms and Sunnybrook
     # EF (models.json); registration stays the fallback when they cannot load
     if method in ("memory", "auto"):
         factory = get_method("memory")
@@ -50,6 +50,25 @@ def _resolve(method: str, device, modality: str, weights: Optional[str], info: d
     make = get_method("registration")(device, modality=modality)
     info["method"] = "registration"
     return make
+
+
+def _auto_choice(modality: str, info: dict) -> str:
+    """What ``auto`` runs: the method ``models.json`` records as best on held-out evidence
+    (independent generator + held-out real study; :mod:`cardiacmotion.evaluation.evidence`), else
+    'auto' (memory when its weights load, else registration)."""
+    try:
+        from cardiacmotion.evaluation.evidence import auto_method
+
+        choice = auto_method("propagation", modality)
+    except ImportError:
+        choice = None
+    if choice in ("memory", "registration", "fusion"):
+        info["auto"] = f"{choice} (best on held-out evidence, models.json)"
+        if choice == "fusion" and get_method("memory") is None:
+            info["message"] = "fusion needs the learned memory method, which is not available; used registration"
+            return "registration"
+        return choice
+    return "auto"
 
 
 def _fused(image: Cine, seeds: SeedSet, dev, weights: Optional[str], info: dict, progress: ProgressFn, batch_phases: bool) -> np.ndarray:
@@ -81,6 +100,9 @@ def segment_cine(
     weights: Optional[str] = None,
     seed_phase: Optional[int] = None,
     batch_phases: bool = True,
+    extent: str = "plane",
+    basal_limit=None,
+    apical_limit=None,
 ) -> tuple[Cine, dict]:
     """Segment every phase and slice of ``image``.
 
@@ -88,7 +110,9 @@ def segment_cine(
         image: cine MR stack or echo video (``[T, K, J, I]``).
         seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed.
         landmarks: ``{name: RAS}`` (MR: RV insertions + LV centre; echo: apex + annulus).
-        method: 'auto' (memory when the weights load, else registration with a ``message``),
+        method: 'auto' (the method ``models.json`` records as best on held-out evidence, see
+            :mod:`cardiacmotion.evaluation.evidence`; without a record, or with ``weights``, memory
+            when the weights load, else registration with a ``message``),
             'memory', 'registration' or 'fusion' (both, fused by shape averaging: the most
             accurate on real studies, about three times the time of memory on a CPU).
         device: 'auto', 'cpu' or 'cuda'.
@@ -96,10 +120,15 @@ def segment_cine(
         weights: checkpoint for the memory method (default: the bundled one).
         seed_phase: phase of the landmark seed (default 0, the usual ED of a triggered cine).
         batch_phases: through-stack pass for all phases in one batch (False: frame by frame, for benchmarks).
+        extent: MR per-phase LV extent step after propagation (:mod:`cardiacmotion.propagation.extent`):
+            'plane' (default), 'ring' or 'off'.
+        basal_limit / apical_limit: user slice limits of the LV (an int for every phase or
+            ``{phase: slice}``); applied whatever ``extent`` is.
 
     Returns:
         ``(segmentation Cine uint8 on the image grid, info)``; info has ``method``, ``device``,
-        ``seconds``, ``frames_per_second``, ``labels``, ``seed`` ('mask' | 'landmarks') and a
+        ``seconds``, ``frames_per_second``, ``labels``, ``seed`` ('mask' | 'landmarks'), ``extent``
+        (MR: the slices kept per phase, see :func:`~cardiacmotion.propagation.extent.lv_extent`) and a
         ``message`` when the method fell back.
     """
     from cardiacmotion.device import resolve_device
@@ -117,14 +146,33 @@ def segment_cine(
         info["seed"] = "landmarks"
     else:
         info["seed"] = "mask"
+    auto_fusion = False
+    # the recorded evidence is about the bundled weights: with a user's checkpoint auto stays memory-first
+    if method == "auto" and weights is None:
+        choice = _auto_choice(image.modality, info)
+        auto_fusion = choice == "fusion"
+        method = "auto" if choice == "memory" else choice  # 'auto' is memory with its registration fallback
     if method == "fusion":
-        seg = _fused(image, seeds, dev, weights, info, progress, batch_phases)
+        try:
+            seg = _fused(image, seeds, dev, weights, info, progress, batch_phases)
+        except CardiacMotionError as exc:
+            if not auto_fusion:
+                raise
+            info["message"] = f"fusion unavailable ({exc}); used registration"
+            make = _resolve("registration", dev, image.modality, None, info)
+            seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
     else:
         make = _resolve(method, dev, image.modality, weights, info)
         seg = propagate_4d(image, seeds, make, progress=sub_progress(progress, 0.02, 1.0), batch_phases=batch_phases)
     from cardiacmotion.propagation.result_check import check_propagated
 
     check_propagated(seg, seeds.seeded, info.get("method", method))  # only the seed back: a failure (exit 3)
+    if image.modality == "MR" and (extent != "off" or basal_limit is not None or apical_limit is not None):
+        from cardiacmotion.propagation.extent import lv_extent
+
+        progress(0.98, "per-phase LV extent (base and apex)")
+        seg, ext = lv_extent(image, seg, seeds.seeded, mode=extent, basal=basal_limit, apical=apical_limit)
+        info["extent"] = {k: v for k, v in ext.items() if k != "ring_score"}
     elapsed = time.perf_counter() - t_start
     info["seconds"] = round(elapsed, 3)
     info["frames_per_second"] = round(image.phases * image.slices / max(elapsed, 1e-9), 3)

@@ -65,18 +65,34 @@ def phantom_study(case, name: str, weight: float = 1.0) -> Study:
     return Study(name, image, labels, full, full.copy(), through_stack=not echo, weight=weight, meta={"echo": echo})
 
 
+def randomized_mr_case(seed: int, options: Optional[dict] = None):
+    """The MR phantom of ``seed`` widened by domain randomisation (:mod:`cardiacmotion.phantom.randomize`):
+    random pixel size, slice spacing, noise and breath-hold in the phantom, then image-level
+    contrast, non-linearity, bias, resolution, slice blur, flow, trabeculation, fat and noise."""
+    from cardiacmotion import phantom
+    from cardiacmotion.phantom.randomize import phantom_options, randomize_case
+
+    return randomize_case(phantom.make_mr_case(int(seed), **phantom_options(int(seed), options)), int(seed))
+
+
 def _one_phantom(job: tuple) -> Study:
     from cardiacmotion import phantom
 
     kind, seed, options = job
+    options = dict(options)
+    randomized = float(options.pop("randomize", 0.0))
     if kind == "mr":
+        # which seeds are randomised is itself fixed by the seed (a reproducible share)
+        if randomized > 0 and np.random.default_rng([int(seed), 2021]).random() < randomized:
+            return phantom_study(randomized_mr_case(int(seed), options), f"mr-phantom-{seed}-randomized")
         return phantom_study(phantom.make_mr_case(int(seed), **options), f"mr-phantom-{seed}")
     return phantom_study(phantom.make_echo_case(int(seed)), f"echo-phantom-{seed}")
 
 
 def phantom_studies(mr_seeds: Sequence[int], echo_seeds: Sequence[int], workers: int = 0, **options) -> list[Study]:
     """Generate phantom cases (deterministic per seed) as studies; ``workers`` > 1: in parallel
-    processes (same result, in seed order)."""
+    processes (same result, in seed order). ``randomize=p`` (an option): a share ``p`` of the MR
+    seeds is rendered through :func:`randomized_mr_case`."""
     jobs = [("mr", s, options) for s in mr_seeds] + [("echo", s, {}) for s in echo_seeds]
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor

@@ -58,7 +58,46 @@ def case_options(seed: int, balanced: bool = True, fast: bool = False) -> Dict:
     return opts
 
 
-SEGMENTATIONS = ("truth", "registration", "memory")
+SEGMENTATIONS = ("truth", "registration", "memory", "perturbed")
+
+
+def perturb_labels(labels: np.ndarray, seed: int, pixel_mm: float = 1.5) -> np.ndarray:
+    """Truth labels ``[T, K, H, W]`` with the errors a propagated segmentation makes: a smooth random
+    in-plane warp per slice that drifts over the cycle (contours lag or lead the wall), a random
+    1-pixel grow or shrink of the epicardium per slice, and now and then a slice without its RV.
+    Deterministic per seed."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng([int(seed), 33])
+    T, K, H, W = labels.shape
+    out = labels.copy()
+    amp = float(rng.uniform(0.5, 2.5)) / pixel_mm  # mm of contour error, in pixels
+    yy, xx = np.meshgrid(np.arange(H, dtype=np.float32), np.arange(W, dtype=np.float32), indexing="ij")
+    for k in range(K):
+        if not (labels[:, k] > 0).any():
+            continue
+        coarse0 = rng.normal(0.0, amp, (2, 4, 4))
+        coarse1 = rng.normal(0.0, amp, (2, 4, 4))
+        grow = int(rng.integers(-1, 2))
+        drop_rv = rng.random() < 0.1
+        for t in range(T):
+            w = 0.5 - 0.5 * np.cos(2 * np.pi * t / max(T, 1))  # systole drifts furthest from the seed phase
+            c = (1 - w) * coarse0 + w * coarse1
+            dy = ndi.zoom(c[0], (H / 4, W / 4), order=1)[:H, :W]
+            dx = ndi.zoom(c[1], (H / 4, W / 4), order=1)[:H, :W]
+            lab = ndi.map_coordinates(labels[t, k], [yy + dy, xx + dx], order=0, mode="nearest")
+            if grow:
+                heart = (lab == 2) | (lab == 3)
+                if grow > 0:
+                    ring = ndi.binary_dilation(heart) & ~heart & (lab == 0)
+                    lab[ring] = 2
+                else:
+                    edge = heart & ~ndi.binary_erosion(heart) & (lab == 2)
+                    lab[edge] = 0
+            if drop_rv:
+                lab[lab == 1] = 0
+            out[t, k] = lab
+    return out
 
 
 def product_segmentation(case, method: str = "registration") -> "Cine":  # noqa: F821
@@ -74,17 +113,29 @@ def product_segmentation(case, method: str = "registration") -> "Cine":  # noqa:
 
 
 def build_case(seed: int, radial: int, angular: int, balanced: bool = True, fast: bool = False,
-               segmentation: str = "truth") -> Tuple[np.ndarray, np.ndarray]:
+               segmentation: str = "truth", randomize: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """One phantom study: segment sequences [16, T, R, A] float32 and truth scores [16] (1..4).
 
-    ``segmentation``: 'truth' (the phantom's labels), 'registration' or 'memory' (the product's own
-    4D segmentation from the seed slice by that method, with its errors, as a user's study would be scored).
+    ``segmentation``: 'truth' (the phantom's labels), 'perturbed' (the labels with propagation-like
+    errors, :func:`perturb_labels`), 'registration' or 'memory' (the product's own 4D segmentation
+    from the seed slice by that method, with its errors, as a user's study would be scored).
+    ``randomize``: the phantom widened by domain randomisation (``datasets.randomized_mr_case``).
     """
     from cardiacmotion.phantom import make_mr_case
     from cardiacmotion.scoring.learned import segment_sequences_for
 
-    case = make_mr_case(seed, **case_options(seed, balanced, fast))
-    seg = case.labels if segmentation == "truth" else product_segmentation(case, segmentation)
+    if randomize:
+        from cardiacmotion.training.datasets import randomized_mr_case
+
+        case = randomized_mr_case(seed, case_options(seed, balanced, fast))
+    else:
+        case = make_mr_case(seed, **case_options(seed, balanced, fast))
+    if segmentation == "truth":
+        seg = case.labels
+    elif segmentation == "perturbed":
+        seg = case.labels.with_array(perturb_labels(case.labels.array, seed, float(case.image.spacing[0])))
+    else:
+        seg = product_segmentation(case, segmentation)
     segs = segment_sequences_for(case.image, seg, case.landmarks, radial, angular)
     truth = np.array([int(s["score"]) for s in sorted(case.truth["segments"], key=lambda s: s["id"])[:16]])
     return segs.astype(np.float32), truth
@@ -100,6 +151,7 @@ def load_cases(
     fast: bool = False,
     segmentation: str = "truth",
     workers: int = 0,
+    randomize: bool = False,
 ) -> List[Tuple[np.ndarray, np.ndarray]]:
     """Segment sequences and truth for ``seeds``, from the cache when present (``workers`` > 1:
     the missing ones built in parallel processes; the result does not depend on it)."""
@@ -110,11 +162,13 @@ def load_cases(
     seeds = list(seeds)
     # the product's segmentation follows the propagation code and the bundled weights; truth keeps the v0.1 keys
     extra = [] if segmentation == "truth" else [segmentation, _source_version("propagation"), _models_version()]
+    if randomize:
+        extra += ["randomized"]
     paths = []
     for seed in seeds:
         key = json.dumps([seed, radial, angular, balanced, fast, SAMPLER_VERSION, _sampler_name(), _phantom_version()] + extra)
         paths.append(cache / f"mr{seed}_{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz")
-    jobs = [(seed, radial, angular, balanced, fast, segmentation, str(path)) for seed, path in zip(seeds, paths)
+    jobs = [(seed, radial, angular, balanced, fast, segmentation, str(path), randomize) for seed, path in zip(seeds, paths)
             if not path.is_file()]
     if workers > 1 and len(jobs) > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -145,8 +199,8 @@ def _one_thread() -> None:
 
 
 def _build_and_cache(job: tuple) -> None:
-    seed, radial, angular, balanced, fast, segmentation, path = job
-    segs, truth = build_case(seed, radial, angular, balanced, fast, segmentation)
+    seed, radial, angular, balanced, fast, segmentation, path, randomize = job
+    segs, truth = build_case(seed, radial, angular, balanced, fast, segmentation, randomize)
     path = Path(path)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, segments=segs, truth=truth)

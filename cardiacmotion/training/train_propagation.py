@@ -1,25 +1,22 @@
 """``cardiacmotion train propagation``: train the CSTM memory-propagation network.
 
-Reproduces the bundled ``cstm-v0.2.0`` (two stages on one GPU; ``--workers`` processes build the
-phantoms and draw the batches, ``--real-fraction`` of the samples come from the real studies)::
+The bundled ``cstm-v0.3.0`` is a fine-tune of ``cstm-v0.2.0`` on the widened (domain-randomised,
+:mod:`cardiacmotion.phantom.randomize`) issue-16 phantom plus the porcine study and SCD0000201, run
+by ``scripts/gpu_train_v03.sh`` on one GPU (2.5-minute cap, in parallel with an MMSA run)::
 
-    cardiacmotion train propagation --device cuda --arch small --size 128 --iterations 6000 \\
-        --batch 32 --lr 0.002 --seed 1 --threads 2 --mr-phantoms 64 --echo-phantoms 16 \\
-        --sunnybrook SCD0000201 --real-fraction 0.3 --workers 4 --model-id cstm-v0.2.0 \\
-        --out /tmp/cstm-stage1.pt
-    cardiacmotion train propagation --device cuda --arch small --size 128 --iterations 6000 \\
-        --batch 32 --lr 0.001 --seed 2 --threads 2 --mr-phantoms 96 --echo-phantoms 24 \\
-        --sunnybrook SCD0000201 --real-fraction 0.4 --workers 8 --init /tmp/cstm-stage1.pt \\
-        --model-id cstm-v0.2.0 --out Resources/Models/cstm-v0.2.0.pt
+    cardiacmotion train propagation --device cuda --arch small --size 128 --lr 0.0007 --seed 3 --threads 2 \\
+        --randomize 0.75 --sunnybrook SCD0000201 --real-fraction 0.3 --real-cache real_train.npz \\
+        --init Resources/Models/cstm-v0.2.0.pt --model-id cstm-v0.3.0 --out Resources/Models/cstm-v0.3.0.pt \\
+        --iterations 2600 --batch 32 --mr-phantoms 56 --echo-phantoms 12 --workers 7 --eval-mr 2 --eval-echo 1 \\
+        --minutes 2.5
 
-(about 7 + 7 minutes on an H100, phantom generation included; the bundled stage 1 stopped at a
-``--minutes 7`` cap at iteration 5932, so the bytes differ, not the accuracy). The same commands
-with ``--device cpu --workers 0`` run on 2 CPU cores at 0.42 iterations/s (batch 32), about 8
-hours; a CPU-sized run (``--arch tiny --iterations 320 --batch 6``, ~10 minutes on two idle
-cores) gave the earlier ``cstm-v0.1.0``, which stayed below the registration method. The
-phantoms come from :mod:`cardiacmotion.phantom`: a change to the generator changes the training
-data and therefore the weights. Real studies are read from ``--data-root`` (default
-``../shared/data``) or from ``--real-cache`` (an npz written on the first read).
+``cstm-v0.2.0`` (its starting point) came from two 6000-iteration stages (commands in ``models.json``,
+about 7 + 7 minutes on an H100). On 2 CPU cores the same commands with ``--device cpu`` run at about
+0.42 iterations/s (batch 32); the README gives a CPU-sized recipe. The phantoms come from
+:mod:`cardiacmotion.phantom`: a change to the generator changes the training data and therefore the
+weights. Real studies are read from ``--data-root`` (default ``../shared/data``) or from
+``--real-cache`` (an npz written on the first read). The independent test generator
+(``cardiacmotion.independent``) is never imported here: it is for evaluation only.
 
 Samples are three frames (through time or through the stack); frame 2 is predicted from frame
 1 (memory: ground truth), frame 3 from frames 1 and 2 (memory: ground truth and the soft
@@ -46,7 +43,7 @@ ARCHS = {
     "small": dict(widths=(16, 24, 48, 64), key_dim=32, value_dim=64, name="cstm-small"),
     "base": dict(widths=(32, 48, 96, 128), key_dim=32, value_dim=96, name="cstm-base"),
 }
-DEFAULT_ID = "cstm-v0.2.0"
+DEFAULT_ID = "cstm-v0.3.0"
 MR_PHANTOM_BASE = 1000  # training phantoms use seeds from here; tests hold out seeds below 100
 ECHO_PHANTOM_BASE = 2000
 
@@ -66,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of what makes a run reproducible)")
     p.add_argument("--mr-phantoms", type=int, default=12, help=f"MR phantom cases (seeds {MR_PHANTOM_BASE}...)")
+    p.add_argument("--randomize", type=float, default=0.0,
+                   help="share of the MR phantoms widened by domain randomisation (cardiacmotion.phantom.randomize; 0: none)")
+    p.add_argument("--phantom-base", type=int, default=MR_PHANTOM_BASE, help="first MR phantom seed")
     p.add_argument("--echo-phantoms", type=int, default=4, help=f"echo phantom cases (seeds {ECHO_PHANTOM_BASE}...)")
     p.add_argument("--data-root", default=None, help="folder with sunnybrook/ and ep-preclinical/ (default: ../shared/data when present)")
     p.add_argument("--sunnybrook", default="SCD0000201", help="comma-separated Sunnybrook studies to train on ('' none); the others stay held out")
@@ -104,9 +104,10 @@ def build_studies(args: argparse.Namespace, log) -> list:
     t0 = time.time()
     if args.mr_phantoms or args.echo_phantoms:
         studies += datasets.phantom_studies(
-            range(MR_PHANTOM_BASE, MR_PHANTOM_BASE + args.mr_phantoms),
+            range(args.phantom_base, args.phantom_base + args.mr_phantoms),
             range(ECHO_PHANTOM_BASE, ECHO_PHANTOM_BASE + args.echo_phantoms),
             workers=getattr(args, "workers", 0),
+            **({"randomize": float(args.randomize)} if getattr(args, "randomize", 0.0) else {}),
         )
     real = _real_studies(args, datasets)
     if real:
@@ -277,7 +278,8 @@ def export(args: argparse.Namespace, net, cfg, info: dict, metrics: dict, speed:
                       "normalisation": "heart-region crop resized to size, per-frame zero mean / unit variance",
                       "mask": "one-hot of 4 classes (background + 3 labels of the modality)"},
             "training_data": {
-                "mr_phantoms": f"cardiacmotion.phantom.make_mr_case seeds {MR_PHANTOM_BASE}..{MR_PHANTOM_BASE + args.mr_phantoms - 1}",
+                "mr_phantoms": f"cardiacmotion.phantom.make_mr_case seeds {args.phantom_base}..{args.phantom_base + args.mr_phantoms - 1}",
+                "randomized_share": float(getattr(args, "randomize", 0.0)),
                 "echo_phantoms": f"make_echo_case seeds {ECHO_PHANTOM_BASE}..{ECHO_PHANTOM_BASE + args.echo_phantoms - 1}",
                 "porcine": not args.no_porcine,
                 "sunnybrook": [s for s in (args.sunnybrook or "").split(",") if s],
@@ -308,6 +310,12 @@ def command_line(args: argparse.Namespace, paths: bool = True) -> str:
         parts.append(f"--real-fraction {args.real_fraction}")
     if getattr(args, "workers", 0):
         parts.append(f"--workers {args.workers}")
+    if getattr(args, "randomize", 0.0):
+        parts.append(f"--randomize {args.randomize}")
+    if getattr(args, "phantom_base", MR_PHANTOM_BASE) != MR_PHANTOM_BASE:
+        parts.append(f"--phantom-base {args.phantom_base}")
+    if getattr(args, "minutes", 0.0):
+        parts.append(f"--minutes {args.minutes}")
     if getattr(args, "init", None):
         parts.append(f"--init {args.init}")
     if args.data_root and paths:

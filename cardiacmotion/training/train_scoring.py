@@ -74,10 +74,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fast-phantoms", action="store_true",
                    help="train on phantoms with a smaller field of view (same heart, ~2x faster to generate)")
     p.add_argument("--init", default=None, help="start from this checkpoint's weights (fine-tuning)")
-    p.add_argument("--segmentation", default="truth", choices=("truth", "registration", "both"),
-                   help="segmentation the training sequences are sampled with: the phantom labels, the product's own "
-                        "registration propagation from the seed slice, or both (each seed twice); validation uses "
-                        "registration unless 'truth'")
+    p.add_argument("--segmentation", default="truth",
+                   help="segmentation(s) the training sequences are sampled with, comma-separated: truth (the phantom "
+                        "labels), perturbed (labels with propagation-like errors), registration / memory (the product's "
+                        "own propagation from the seed slice); 'both' = truth,registration. Each seed once per "
+                        "segmentation; validation uses the last one")
+    p.add_argument("--randomize", action="store_true",
+                   help="train on phantoms widened by domain randomisation (cardiacmotion.phantom.randomize)")
     p.add_argument("--eval-segmentation", default="truth", choices=("truth", "registration", "memory"),
                    help="evaluate: score from the phantom labels or from the product's own segmentation by that method")
     p.add_argument("--workers", type=int, default=0, help="processes building phantom cases (0: in this process)")
@@ -85,6 +88,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-compare", action="store_true", help="evaluate: skip the thickening comparison")
     p.add_argument("--manifest", action="store_true",
                    help="evaluate: write the weights' entry (sha256, accuracy, speed) into Resources/Models/models.json")
+
+
+def training_segmentations(text: str) -> List[str]:
+    """``--segmentation`` as a list ('both' is truth + registration)."""
+    from cardiacmotion.training.scoring_data import SEGMENTATIONS
+
+    segs = ["truth", "registration"] if text == "both" else [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in segs if s not in SEGMENTATIONS]
+    if bad or not segs:
+        raise InputError(f"--segmentation {text!r}: expected 'both' or a comma-separated list of {', '.join(SEGMENTATIONS)}")
+    return segs
 
 
 def _set_seed(seed: int) -> None:
@@ -138,13 +152,14 @@ def train(args: argparse.Namespace) -> int:
         raise InputError("training and validation seeds overlap")
     t0 = time.time()
     raw_r = cfg.radial * cfg.radial_oversample  # cached as sampled; pooled exactly as inference pools
-    segs = ["truth", "registration"] if args.segmentation == "both" else [args.segmentation]
+    segs = training_segmentations(args.segmentation)
+    randomize = bool(getattr(args, "randomize", False))
     train_cases = []
     for seg in segs:
         train_cases += load_cases(train_seeds, raw_r, cfg.angular, args.cache_dir, progress=lambda f, m: progress(0.3 * f, m),
-                                  fast=args.fast_phantoms, segmentation=seg, workers=args.workers)
+                                  fast=args.fast_phantoms, segmentation=seg, workers=args.workers, randomize=randomize)
     val_cases = load_cases(val_seeds, raw_r, cfg.angular, args.cache_dir, fast=args.fast_phantoms,
-                           segmentation=segs[-1], workers=args.workers)
+                           segmentation=segs[-1], workers=args.workers, randomize=randomize)
     train_cases = [(cfg.pool_radial(s), t) for s, t in train_cases]
     val_cases = [(cfg.pool_radial(s), t) for s, t in val_cases]
     _log(f"data: {len(train_cases)} train / {len(val_cases)} val studies in {time.time() - t0:.0f} s; "
@@ -200,6 +215,7 @@ def train(args: argparse.Namespace) -> int:
         "train_seeds": args.train_seeds, "val_seeds": args.val_seeds, "epochs_run": epoch + 1,
         "seed": args.seed, "val_accuracy_4way": best[0], "sampler": _sampler_name(), "train_seconds": round(time.time() - t_train, 1),
         "segmentation": args.segmentation, "fast_phantoms": bool(args.fast_phantoms), "batch": args.batch, "lr": args.lr,
+        "randomized": randomize, "init": Path(args.init).name if args.init else None,
         "device": str(device),
     }
     _save(out, best[1], cfg, meta)
