@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from cardiacmotion.cli.common import add_common, make_progress, say
+from cardiacmotion.cli.common import add_common, add_series, make_progress, say
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score-method", default="auto", choices=["auto", "learned", "thickening"])
     p.add_argument("--no-scene", action="store_true", help="skip scene.mrb and the Slicer view snapshots")
     add_common(p)
+    add_series(p)
     p.set_defaults(func=run)
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.io.markups import read_markups
 
     check_not_input(args.output, [args.image, args.seed, args.landmarks])
-    image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
+    image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing, series=args.series)
     seeds = load_seed(args.seed, image, seed_phase=args.seed_phase) if args.seed else None
     landmarks = match_landmarks(read_markups(args.landmarks), image) if args.landmarks else None
     if seeds is None and landmarks is None:

@@ -5,7 +5,7 @@ import argparse
 
 import numpy as np
 
-from cardiacmotion.cli.common import add_common, make_progress, say
+from cardiacmotion.cli.common import add_common, add_series, make_progress, say
 from cardiacmotion.errors import InputError
 
 
@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")
     add_common(p)
+    add_series(p)
     p.set_defaults(func=run)
 
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         check_not_input(args.info_json, [args.image, args.seed, args.landmarks, args.output])
     progress = make_progress(args)
     progress(0.0, "reading")
-    image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
+    image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing, series=args.series)
     seeds = _load_seed(args.seed, image, args.seed_phase) if args.seed else None
     points = None if seeds is not None else _load_landmarks(args.landmarks, image)
     seg, info = segment_cine(
