@@ -236,3 +236,256 @@ def estimate_ed_es(image: Cine, lv: Optional[LVLocation] = None) -> dict:
         out["es_phase"] = es
         out["es_source"] = "smallest LV blood pool of the mid slice"
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# the seed slice: cavity, myocardium, RV, landmarks
+
+_N_ANG = 120
+
+
+def _rays(img: np.ndarray, centre_ij: np.ndarray, r_max: float, step: float = 0.5):
+    theta = np.linspace(0, 2 * np.pi, _N_ANG, endpoint=False)
+    radii = np.arange(0, r_max, step)
+    xs = centre_ij[0] + np.cos(theta)[:, None] * radii[None]
+    ys = centre_ij[1] + np.sin(theta)[:, None] * radii[None]
+    prof = ndi.map_coordinates(img, [ys, xs], order=1, mode="nearest")
+    return theta, radii, prof, (xs, ys)
+
+
+def cavity_radii(pool: np.ndarray, centre_ij: np.ndarray, sp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Endocardial radius per angle: the farthest pool pixel along each ray (papillary muscles and
+    trabeculae inside the pool count as cavity), low-pass filtered over the angle."""
+    from cardiacmotion.propagation.topology import lowpass
+
+    theta, radii, inside, _ = _rays(pool.astype(np.float32), centre_ij, 60.0 / sp)
+    hit = inside > 0.5
+    r = np.where(hit.any(axis=1), radii[np.clip(hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1), 0, None)], np.nan)
+    if np.isnan(r).all():
+        raise InputError("automatic start: the LV blood pool is empty on the seed slice")
+    r = np.where(np.isnan(r), np.nanmedian(r), r)
+    # a ray that leaks into a neighbouring pool: clip to the robust radius range
+    med = float(np.median(r))
+    r = np.clip(r, 0.6 * med, 1.35 * med)
+    return theta, np.maximum(lowpass(r, 5), 2.0)
+
+
+def wall_radii(img: np.ndarray, centre_ij: np.ndarray, theta: np.ndarray, r_endo: np.ndarray, sp: float,
+               blood: float) -> np.ndarray:
+    """Epicardial radius per angle: where the dark wall outside the endocardium ends.
+
+    Along each ray the wall is followed outward from the endocardium until the intensity rises
+    back above half-way to blood (epicardial fat, RV blood) or falls to air/lung darkness; rays
+    without a clear edge take the median thickness of the others. Thickness stays in 3-15 mm.
+    """
+    from cardiacmotion.propagation.topology import lowpass
+
+    step = 0.5
+    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), centre_ij, float(r_endo.max() + 20.0 / sp), step)
+    t_min, t_max = 3.0 / sp, 15.0 / sp
+    thick = np.full(_N_ANG, np.nan)
+    levels = []
+    for a in range(_N_ANG):
+        b0 = int((r_endo[a] + 1.0 / sp) / step)
+        b1 = min(len(radii), int((r_endo[a] + 4.0 / sp) / step) + 1)
+        if b1 > b0:
+            levels.append(float(np.median(prof[a, b0:b1])))
+    myo = float(np.median(levels)) if levels else 0.3 * blood
+    up = myo + 0.45 * (blood - myo)
+    down = 0.45 * myo
+    for a in range(_N_ANG):
+        start = int((r_endo[a] + t_min) / step)
+        stop = min(len(radii), int((r_endo[a] + t_max) / step))
+        seg = prof[a, start:stop]
+        if seg.size == 0:
+            continue
+        out = np.flatnonzero((seg > up) | (seg < down))
+        if out.size:
+            thick[a] = radii[start + out[0]] - r_endo[a]
+    valid = np.isfinite(thick)
+    med = float(np.median(thick[valid])) if valid.sum() >= 0.25 * _N_ANG else 7.0 / sp
+    thick = np.where(valid, thick, med)
+    thick = np.clip(thick, 0.6 * med, 1.6 * med)
+    thick = ndi.median_filter(thick, size=9, mode="wrap")
+    return r_endo + np.clip(lowpass(thick, 4), t_min, t_max)
+
+
+def _ras_dir_in_plane(image: Cine, ras_dir: np.ndarray) -> np.ndarray:
+    """A RAS direction as an in-plane (i, j) unit vector of the image grid."""
+    m = image.ijk_to_ras[:3, :3]
+    ij = np.linalg.lstsq(m, ras_dir, rcond=None)[0][:2]
+    ij = ij * np.asarray(image.spacing[:2])  # to mm so that the angle is physical
+    n = float(np.linalg.norm(ij))
+    return ij / n if n > 1e-6 else np.array([1.0, 0.0])
+
+
+def rv_region(img: np.ndarray, lv_wall: np.ndarray, centre_ij: np.ndarray, sp: float, blood: float, myo: float,
+              rv_dir: np.ndarray, half_angle: float = np.deg2rad(100)) -> np.ndarray:
+    """The RV blood pool: the largest bright region next to the LV wall, in the sector around ``rv_dir``."""
+    from cardiacmotion.propagation.topology import largest_component
+
+    J, I = img.shape
+    jj, ii = np.mgrid[0:J, 0:I]
+    d = np.stack([ii - centre_ij[0], jj - centre_ij[1]], axis=-1) * sp
+    ang = np.arccos(np.clip((d @ rv_dir) / np.maximum(np.linalg.norm(d, axis=-1), 1e-6), -1, 1))
+    sm = ndi.gaussian_filter(img, 0.8)
+    near = ndi.distance_transform_edt(~lv_wall) * sp
+    cand = (sm > myo + 0.5 * (blood - myo)) & ~lv_wall & (ang <= half_angle) & (near < 45.0)
+    cand = ndi.binary_opening(cand, iterations=max(1, int(round(1.5 / sp))))
+    lab, n = ndi.label(cand)
+    if n == 0:
+        return np.zeros_like(cand)
+    # it must touch the wall's neighbourhood (within 6 mm)
+    touching = np.unique(lab[(near < 6.0) & cand])
+    touching = touching[touching > 0]
+    if touching.size == 0:
+        return np.zeros_like(cand)
+    sizes = ndi.sum(cand, lab, index=touching)
+    rv = lab == touching[int(np.argmax(sizes))]
+    if rv.sum() * sp * sp < 80:
+        return np.zeros_like(cand)
+    rv = ndi.binary_closing(rv, iterations=2) & ~lv_wall
+    return largest_component(ndi.binary_fill_holes(rv) & ~lv_wall)
+
+
+def _refine_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r_endo: np.ndarray, sp: float,
+                 blood: float) -> np.ndarray:
+    """Move the endocardium out to where the blurred edge is a quarter of the way from wall to blood.
+
+    The conservative pool threshold stops inside the partial-volume edge that experts include;
+    each ray is followed outward (at most 5 mm) while it stays above the lower level, which the
+    dark wall never reaches, so the cavity cannot leak into the RV.
+    """
+    from cardiacmotion.propagation.topology import lowpass
+
+    step = 0.5
+    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r_endo.max() + 8.0 / sp), step)
+    band = []
+    for a in range(_N_ANG):
+        b0, b1 = int((r_endo[a] + 2.0 / sp) / step), int((r_endo[a] + 5.0 / sp) / step) + 1
+        band.append(float(np.min(prof[a, b0:b1])) if b1 <= prof.shape[1] and b1 > b0 else np.nan)
+    wall = float(np.nanmedian(band)) if np.isfinite(band).any() else 0.3 * blood
+    low = wall + 0.25 * (blood - wall)
+    out = r_endo.copy()
+    for a in range(_N_ANG):
+        b0 = int(r_endo[a] / step)
+        b1 = min(prof.shape[1], int((r_endo[a] + 5.0 / sp) / step) + 1)
+        below = np.flatnonzero(prof[a, b0:b1] < low)
+        out[a] = radii[b0 + below[0]] if below.size else r_endo[a]
+    return np.maximum(lowpass(out, 6), r_endo)
+
+
+def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: np.ndarray,
+                     insertions: Optional[tuple] = None) -> tuple[np.ndarray, dict]:
+    """ED seed labels of one short-axis slice (normalised image) from the LV centre.
+
+    ``rv_dir``: in-plane unit vector (i, j) toward the RV (from anatomy or the insertions);
+    ``insertions``: the user's (anterior, inferior) insertion points (i, j) when known: the RV
+    is then looked for between them only. Returns ``(labels uint8 [J, I], facts)``.
+    """
+    from cardiacmotion.propagation.topology import clean_labels, draw_ring
+
+    J, I = img.shape
+    pool = pool_mask(img, centre_ij, sp, limit_radius=45.0 / sp)
+    if pool.sum() * sp * sp < 50:
+        raise InputError("automatic start: no blood pool at the LV centre on the seed slice")
+    jj, ii = np.nonzero(pool)
+    c = np.array([ii.mean(), jj.mean()])
+    theta, r_endo = cavity_radii(pool, c, sp)
+    blood = float(np.median(img[pool]))
+    r_endo = _refine_endo(img, c, theta, r_endo, sp, blood)
+    r_epi = wall_radii(img, c, theta, r_endo, sp, blood)
+    lab = draw_ring(np.zeros((J, I), np.uint8), "MR", (c[1], c[0]), theta, r_endo, r_epi)
+    wall = lab > 0
+    myo_level = float(np.median(img[lab == LV_MYO["MR"]])) if (lab == LV_MYO["MR"]).any() else 0.3 * blood
+    half = np.deg2rad(100)
+    if insertions is not None:
+        a, b = (np.asarray(p, float) - c for p in insertions)
+        a, b = a / max(np.linalg.norm(a), 1e-6), b / max(np.linalg.norm(b), 1e-6)
+        mid = a + b
+        rv_dir = mid / max(np.linalg.norm(mid), 1e-6)
+        half = 0.5 * float(np.arccos(np.clip(a @ b, -1, 1))) + np.deg2rad(25)
+    rv = rv_region(img, wall, c, sp, blood, myo_level, rv_dir, half)
+    lab[rv] = RV_CAVITY["MR"]
+    lab = clean_labels(lab, "MR")
+    facts = {"centre_ij": c, "theta": theta, "r_endo": r_endo, "r_epi": r_epi, "rv_found": bool(rv.any()),
+             "blood": blood, "myo": myo_level}
+    return lab, facts
+
+
+def _insertions(lab: np.ndarray, facts: dict, sp: float, rv_dir: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two RV insertion points (i, j): the ends of the arc of the LV wall the RV lies against."""
+    c, theta, r_epi = facts["centre_ij"], facts["theta"], facts["r_epi"]
+    rv = lab == RV_CAVITY["MR"]
+    covered = np.zeros(_N_ANG, bool)
+    if rv.any():
+        for a in range(_N_ANG):
+            rs = r_epi[a] + np.arange(0.0, 12.0 / sp, 0.5)
+            xs = np.clip(np.round(c[0] + np.cos(theta[a]) * rs).astype(int), 0, lab.shape[1] - 1)
+            ys = np.clip(np.round(c[1] + np.sin(theta[a]) * rs).astype(int), 0, lab.shape[0] - 1)
+            covered[a] = rv[ys, xs].any()
+    if covered.sum() >= 6 and not covered.all():
+        # the longest cyclic run of covered angles
+        start = int(np.argmin(covered))  # begin the scan on an uncovered angle
+        order = np.roll(np.arange(_N_ANG), -start)
+        best, run = (0, 0, 0), None
+        for pos, a in enumerate(order):
+            if covered[a]:
+                run = pos if run is None else run
+                if pos - run + 1 > best[0]:
+                    best = (pos - run + 1, order[run], a)
+            else:
+                run = None
+        a0, a1 = best[1], best[2]
+    else:
+        centre_ang = np.arctan2(rv_dir[1], rv_dir[0])
+        a0 = int(np.round(np.mod(centre_ang - np.deg2rad(60), 2 * np.pi) / (2 * np.pi) * _N_ANG)) % _N_ANG
+        a1 = int(np.round(np.mod(centre_ang + np.deg2rad(60), 2 * np.pi) / (2 * np.pi) * _N_ANG)) % _N_ANG
+    pts = [c + r_epi[a] * np.array([np.cos(theta[a]), np.sin(theta[a])]) for a in (a0, a1)]
+    return pts[0], pts[1]
+
+
+def auto_seed(image: Cine, phase: Optional[int] = None):
+    """Build the ED seed and the three MR landmarks of a short-axis cine without any input.
+
+    Returns:
+        ``(SeedSet, landmarks {name: RAS}, report)``; ``report`` has ``seed_phase``, ``seed_slice``,
+        ``confidence`` (0-1), ``ed``/``es`` estimates and ``notes``.
+    Raises:
+        InputError: not a short-axis MR stack, or no LV found.
+    """
+    from cardiacmotion.io.markups import MR_LANDMARKS
+    from cardiacmotion.io.seeds import SeedSet
+
+    lv = find_lv(image)
+    phases = estimate_ed_es(image, lv)
+    ed = int(phases["ed_phase"]) if phase is None else int(phase)
+    if not 0 <= ed < image.phases:
+        raise InputError(f"seed phase {ed} is outside 0..{image.phases - 1}")
+    sp = float(np.mean(image.spacing[:2]))
+    vol = _norm(np.asarray(image.array, np.float32))
+    img = vol[ed, lv.slice]
+    # the RV lies to the patient's right of and in front of the LV
+    rv_dir = _ras_dir_in_plane(image, np.array([1.0, 1.0, 0.0]) / np.sqrt(2))
+    lab, facts = build_seed_slice(img, lv.centre_ij, sp, rv_dir)
+    ant, inf = _insertions(lab, facts, sp, rv_dir)
+    k = lv.slice
+    ijk = np.array([[ant[0], ant[1], k], [inf[0], inf[1], k], [facts["centre_ij"][0], facts["centre_ij"][1], k]], float)
+    ras = image.ijk_to_ras_points(ijk)
+    # anterior = the insertion further toward the patient's front (RAS +A)
+    if ras[0, 1] < ras[1, 1]:
+        ras[[0, 1]] = ras[[1, 0]]
+    landmarks = {name: ras[n] for n, name in enumerate(MR_LANDMARKS)}
+    labels = np.zeros(image.array.shape, np.uint8)
+    labels[ed, k] = lab
+    seeded = np.zeros((image.phases, image.slices), bool)
+    seeded[ed, k] = True
+    notes = []
+    conf = lv.confidence
+    if not facts["rv_found"]:
+        notes.append("no RV blood pool found next to the LV: the RV is left to propagation and the insertions are estimated")
+        conf *= 0.7
+    report = {"seed_phase": ed, "seed_slice": int(k), "lv_slices": [int(v) for v in lv.slices],
+              "confidence": round(float(conf), 3), "ed_phase": phases["ed_phase"], "es_phase": phases["es_phase"],
+              "ed_source": phases["ed_source"], "notes": notes}
+    return SeedSet(labels=labels, seeded=seeded), landmarks, report
