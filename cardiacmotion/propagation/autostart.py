@@ -163,7 +163,9 @@ def pool_mask(img: np.ndarray, centre_ij: np.ndarray, sp: float, threshold: Opti
     r = int(round(45.0 / sp))
     roi = sm[max(0, cj - r): cj + r, max(0, ci - r): ci + r]
     if threshold is None:
-        core = float(np.median(sm[max(0, cj - 2): cj + 3, max(0, ci - 2): ci + 3]))
+        # the blood level near the centre, robust to a papillary muscle under it
+        w = max(2, int(round(6.0 / sp)))
+        core = float(np.percentile(sm[max(0, cj - w): cj + w + 1, max(0, ci - w): ci + w + 1], 75))
         threshold = 0.5 * (core + float(np.percentile(roi, 25)))
     bright = sm > threshold
     if limit_radius is not None:
@@ -172,11 +174,13 @@ def pool_mask(img: np.ndarray, centre_ij: np.ndarray, sp: float, threshold: Opti
     lab, _ = ndi.label(bright)
     idx = lab[cj, ci]
     if idx == 0:
-        # the centre may sit on a papillary muscle: take the nearest bright component
-        d, (nj, ni) = ndi.distance_transform_edt(~bright, return_indices=True)
-        if d[cj, ci] > 10.0 / sp:
+        # the centre may sit on a papillary muscle: the component covering most of a 10 mm disc
+        jj, ii = np.mgrid[0:J, 0:I]
+        disc = np.hypot(ii - centre_ij[0], jj - centre_ij[1]) <= 10.0 / sp
+        hits = lab[disc & (lab > 0)]
+        if hits.size == 0:
             return np.zeros_like(bright)
-        idx = lab[nj[cj, ci], ni[cj, ci]]
+        idx = int(np.bincount(hits).argmax())
     m = lab == idx
     # keep the pool from leaking into the RV or the atrium through a thin bridge
     m = ndi.binary_opening(m, iterations=max(1, int(round(3.0 / sp))))
