@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 from scipy import ndimage as ndi
 
-from cardiacmotion.cine import Cine, LV_CAVITY, LV_MYO, RV_CAVITY
+from cardiacmotion.cine import Cine, LV_MYO, RV_CAVITY
 from cardiacmotion.errors import InputError
 
 
