@@ -3,7 +3,7 @@
 Each command of the section's code block runs from a folder beside a ``shared`` link, so that
 ``../shared/data`` resolves as in the README; outputs must exist and the EF of each study must be
 within 6 points of the expert's (from the expert contours, rasterised). Skips without the data.
-Slow (about 7 analyze/segment runs: ~1.5 min of CPU on 2 cores, several minutes on a loaded machine).
+Slow (7 analyze/segment runs and 3 info: about 2 min of CPU; 15 min wall on the loaded 2-core dev machine).
 """
 from __future__ import annotations
 
