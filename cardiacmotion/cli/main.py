@@ -92,7 +92,8 @@ def _fileno(stream) -> int:
         return -1
 
 #: Each command lives in ``cardiacmotion.cli.cmd_<name>`` with ``add_parser(sub)``.
-COMMANDS = ("info", "segment", "function", "score", "analyze", "demo", "phantom", "train", "evaluate", "benchmark")
+COMMANDS = ("info", "segment", "function", "score", "analyze", "demo", "phantom", "train", "evaluate", "benchmark",
+            "landmarks")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from cardiacmotion.threads import apply_thread_policy
+
+    apply_thread_policy()  # before any library starts its thread pool
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
