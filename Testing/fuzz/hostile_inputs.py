@@ -577,4 +577,4 @@ CLASSES: dict[str, list[Callable]] = {
 }
 
 #: cases whose contract another issue implements (they pass once it is merged)
-PENDING: dict[str, str] = {"dicom_second_study_in_subfolder": "issue 18: a folder with several studies is refused with the list"}
+PENDING: dict[str, str] = {}
