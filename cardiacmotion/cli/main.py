@@ -11,7 +11,8 @@ from cardiacmotion import __version__
 from cardiacmotion.errors import CardiacMotionError
 
 #: Each command lives in ``cardiacmotion.cli.cmd_<name>`` with ``add_parser(sub)``.
-COMMANDS = ("info", "segment", "function", "score", "analyze", "demo", "phantom", "train", "evaluate", "benchmark")
+COMMANDS = ("info", "segment", "function", "score", "analyze", "demo", "phantom", "train", "evaluate", "benchmark",
+            "batch")
 
 
 class _Parser(argparse.ArgumentParser):
