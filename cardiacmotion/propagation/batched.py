@@ -52,6 +52,17 @@ class _Plan:
     k0: int
     apex: int
     grid: Optional[_Grid] = None
+    work: Optional[torch.Tensor] = None  #: every frame on the working grid ``[T, K, H, W]``, on the device
+
+    def load(self, size: Optional[tuple[int, int]], device: torch.device) -> None:
+        """Move every frame to the working grid on the device once (one transfer, one resize)."""
+        self.grid = _Grid(self.crop, size, device)
+        T, K = self.img.shape[:2]
+        flat = self.grid.images(self.img.reshape((T * K,) + self.img.shape[2:]))
+        self.work = flat.reshape((T, K) + tuple(flat.shape[-2:]))
+
+    def unload(self) -> None:
+        self.work = None
 
     @property
     def T(self) -> int:
@@ -91,7 +102,7 @@ def _batchable(plan: _Plan) -> bool:
     return plan.T > 1 and int((plan.seeded.sum(axis=1) > 0).sum()) == 1
 
 
-def _time_pass(plans: list[_Plan], make_propagator: PropagatorFactory, memory_frames: int, device) -> None:
+def _time_pass(plans: list[_Plan], make_propagator: PropagatorFactory, memory_frames: int) -> None:
     # every study's forward and backward half: (plan, direction, steps)
     sessions = []
     for p in plans:
@@ -103,14 +114,11 @@ def _time_pass(plans: list[_Plan], make_propagator: PropagatorFactory, memory_fr
         return
     prop = _make(make_propagator, plans[0].labels, memory_frames)
     _set_context(prop, "time")
-    dev = device or prop.device
-    for p in plans:
-        p.grid = _Grid(p.crop, getattr(prop, "input_size", None), dev)
-    prop.init(torch.cat([p.grid.images(p.img[p.t0, p.k0][None]) for p, _, _ in sessions]),
+    prop.init(torch.cat([p.work[p.t0, p.k0][None] for p, _, _ in sessions]),
               torch.cat([p.grid.masks(p.out[p.t0, p.k0][None]) for p, _, _ in sessions]))
     for s in range(1, max(n for _, _, n in sessions) + 1):
         ts = [(p.t0 + d * min(s, n)) % p.T for p, d, n in sessions]
-        x = torch.cat([p.grid.images(p.img[t, p.k0][None]) for (p, _, _), t in zip(sessions, ts)])
+        x = torch.cat([p.work[t, p.k0][None] for (p, _, _), t in zip(sessions, ts)])
         probs = prop.restrict(prop.step(x))
         for j, ((p, _, n), t) in enumerate(zip(sessions, ts)):
             if s <= n:
@@ -119,7 +127,7 @@ def _time_pass(plans: list[_Plan], make_propagator: PropagatorFactory, memory_fr
     del prop
 
 
-def _stack_side(plans: list[_Plan], make_propagator: PropagatorFactory, side: str, frames: int, device) -> None:
+def _stack_side(plans: list[_Plan], make_propagator: PropagatorFactory, side: str, frames: int) -> None:
     steps = []
     for p in plans:
         step_k = -p.apex if side == "base" else p.apex
@@ -130,14 +138,12 @@ def _stack_side(plans: list[_Plan], make_propagator: PropagatorFactory, side: st
         return
     prop = _make(make_propagator, plans[0].labels, frames)
     _set_context(prop, side)
-    for p, _ in steps:
-        p.grid = _Grid(p.crop, getattr(prop, "input_size", None), device or prop.device)
-    prop.init(torch.cat([p.grid.images(p.img[:, p.k0]) for p, _ in steps]),
+    prop.init(torch.cat([p.work[:, p.k0] for p, _ in steps]),
               torch.cat([p.grid.masks(p.out[:, p.k0]) for p, _ in steps]))
     sizes = [p.T for p, _ in steps]
     for s in range(max(len(ks) for _, ks in steps)):
         kk = [ks[min(s, len(ks) - 1)] for _, ks in steps]
-        x = torch.cat([p.grid.images(p.img[:, k]) for (p, _), k in zip(steps, kk)])
+        x = torch.cat([p.work[:, k] for (p, _), k in zip(steps, kk)])
         probs = prop.restrict(prop.step(x))
         masks, user_all = [], []
         for (p, ks), k, part in zip(steps, kk, torch.split(probs, sizes)):
@@ -188,6 +194,7 @@ def propagate_many(
     results: list[Optional[np.ndarray]] = [None] * len(plans)
     probe = _make(make_propagator, plans[0].labels if plans else [1], memory_frames)
     fixed = getattr(probe, "input_size", None)
+    dev = device or probe.device
     del probe
     groups: dict[tuple, list[_Plan]] = {}
     alone = []
@@ -208,10 +215,13 @@ def propagate_many(
         batches.append(chunk)
     total = max(1, len(batches) + len(alone))
     for n, chunk in enumerate(batches):
-        _time_pass(chunk, make_propagator, memory_frames, device)
-        for side, frames in (("base", memory_frames), ("apex", memory_frames + apex_extra)):
-            _stack_side(chunk, make_propagator, side, frames, device)
         for p in chunk:
+            p.load(fixed, dev)
+        _time_pass(chunk, make_propagator, memory_frames)
+        for side, frames in (("base", memory_frames), ("apex", memory_frames + apex_extra)):
+            _stack_side(chunk, make_propagator, side, frames)
+        for p in chunk:
+            p.unload()
             results[p.index] = _full(p)
         progress((n + 1) / total, f"{len(chunk)} studies batched ({sum(p.T for p in chunk)} phases)")
     for n, p in enumerate(alone):
