@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Union
 import numpy as np
 
 from cardiacmotion.cine import Cine
-from cardiacmotion.errors import InputError, NotAvailableError
+from cardiacmotion.errors import CardiacMotionError, InputError, NotAvailableError
 from cardiacmotion.progress import ProgressFn, silent, sub_progress
 
 PathLike = Union[str, os.PathLike]
@@ -62,8 +62,15 @@ def analyze(
     scene: bool = True,
     renders: bool = True,
     seed_phase: Optional[int] = None,
+    ed_phase: Optional[int] = None,
+    es_phase: Optional[int] = None,
 ) -> dict:
     """Segment, measure, score and export one cine into ``outdir``.
+
+    The run degrades instead of discarding: when a step after the function (wall-motion scoring,
+    its figures, the scene or the snapshots) cannot run, the segmentation and the function are
+    still written and ``summary["skipped"]`` says which step was skipped and why (the CLI then
+    exits 5, "partial").
 
     Args:
         image: the cine (MR short-axis stack or echo video).
@@ -75,9 +82,12 @@ def analyze(
         device: auto|cpu|cuda.
         scene: write ``scene.mrb`` when slicer-core is installed.
         renders: write offscreen slice/bullseye snapshots when OpenGL is available.
+        seed_phase: phase of a landmark / automatic seed (default: the ED estimate).
+        ed_phase, es_phase: override the volume curve's ED/ES for function and scoring.
 
     Returns:
-        The summary written to ``summary.json``: file names, function values, MSI, timings, notes.
+        The summary written to ``summary.json``: file names, function values, MSI, timings, notes,
+        and ``skipped`` (``{step: reason}``) when a later step could not run.
     """
     from cardiacmotion.function.report import compute_function, write_function_outputs
     from cardiacmotion.io import write_image
@@ -89,22 +99,27 @@ def analyze(
     if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir()) and not (outdir / "summary.json").is_file())):
         # the folder is replaced whole: only ever replace an earlier result of ours
         raise InputError(f"output {outdir} exists and is not an earlier cardiacmotion result: choose a new folder")
-    summary: dict = {"files": {}, "notes": [], "seconds": {}}
+    summary: dict = {"files": {}, "notes": [], "seconds": {}, "skipped": {}}
     with atomic_output(outdir) as tmp:
         tmp.mkdir()
         t0 = time.perf_counter()
         seg, info = segment_cine(image, seeds=seeds, landmarks=landmarks, method=method, device=device,
                                  progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase)
         summary["seconds"]["segment"] = round(time.perf_counter() - t0, 2)
-        summary["segmentation"] = {k: v for k, v in info.items() if isinstance(v, (str, int, float, list, bool))}
+        summary["segmentation"] = {k: v for k, v in info.items() if isinstance(v, (str, int, float, list, bool, dict))}
         write_image(seg, tmp / "segmentation.nii.gz")
         summary["files"]["segmentation"] = "segmentation.nii.gz"
+        if landmarks is None and info.get("landmarks"):
+            # the automatic start's landmarks orient the scoring and are written for the user to check
+            landmarks = {k: np.asarray(v, float) for k, v in info["landmarks"].items()}
+            summary["notes"].append("landmarks from the automatic start (landmarks.mrk.json): check them in Slicer")
         if landmarks:
             write_markups(landmarks, tmp / "landmarks.mrk.json")
             summary["files"]["landmarks"] = "landmarks.mrk.json"
 
         progress(0.72, "cardiac function")
-        function = compute_function(seg)
+        function = compute_function(seg, ed_phase=ed_phase, es_phase=es_phase)
+        summary["notes"].extend(_cross_check_phases(image, function, ed_phase, es_phase))
         write_function_outputs(function, tmp / "function.json", plot_path=tmp / "volume_curve.png")
         summary["files"].update(function="function.json", function_csv="function.csv", volume_curve="volume_curve.png")
         summary["function"] = {k: function.get(k) for k in ("ed_phase", "es_phase", "lv_edv_ml", "lv_esv_ml",
@@ -115,27 +130,84 @@ def analyze(
         if image.modality != "MR":
             summary["notes"].append("wall-motion scoring is for short-axis MR; not run on echo")
         elif not landmarks:
-            summary["notes"].append("no landmarks: wall-motion scoring skipped (it needs the RV insertions and LV centre)")
+            summary["skipped"]["scoring"] = "no landmarks (it needs the RV insertions and LV centre)"
         else:
-            from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
-
-            scores = score_segmentation(image, seg, landmarks, method=score_method, device=info.get("device", "cpu"),
-                                        ed_phase=function.get("ed_phase"), es_phase=function.get("es_phase"))
-            (tmp / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
-            write_score_bullseye(scores, tmp / "bullseye.png")
-            summary["files"].update(scores="scores.json", bullseye="bullseye.png")
-            if any(s.get("thickening_pct") is not None for s in scores["segments"]):
-                write_thickening_bullseye(scores, tmp / "thickening_bullseye.png")
-                summary["files"]["thickening_bullseye"] = "thickening_bullseye.png"
-            summary["motion_score_index"] = scores.get("motion_score_index")
-            summary["scoring_method"] = scores.get("method")
+            try:
+                scores = _score(tmp, image, seg, landmarks, score_method, info, function, summary)
+            except Exception as exc:  # noqa: BLE001 - a later step never takes the segmentation down
+                scores = None
+                for name in ("scores.json", "bullseye.png", "thickening_bullseye.png"):
+                    (tmp / name).unlink(missing_ok=True)
+                    summary["files"] = {k: v for k, v in summary["files"].items() if v != name}
+                summary["skipped"]["scoring"] = _reason(exc)
 
         if scene:
             progress(0.88, "Slicer scene")
-            _export_scene(tmp, image, seg, landmarks, function, scores, summary, renders)
+            try:
+                _export_scene(tmp, image, seg, landmarks, function, scores, summary, renders)
+            except Exception as exc:  # noqa: BLE001
+                (tmp / "scene.mrb").unlink(missing_ok=True)
+                summary["files"].pop("scene", None)
+                summary["skipped"]["scene"] = _reason(exc)
+        if not summary["skipped"]:
+            del summary["skipped"]
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable) + "\n")
         progress(1.0, "done")
     return summary
+
+
+def _reason(exc: BaseException) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return first if isinstance(exc, CardiacMotionError) else f"{type(exc).__name__}: {first}"
+
+
+def _score(tmp: Path, image, seg, landmarks, score_method: str, info: dict, function: dict, summary: dict) -> dict:
+    from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
+
+    scores = score_segmentation(image, seg, landmarks, method=score_method, device=info.get("device", "cpu"),
+                                ed_phase=function.get("ed_phase"), es_phase=function.get("es_phase"))
+    (tmp / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
+    summary["files"]["scores"] = "scores.json"
+    write_score_bullseye(scores, tmp / "bullseye.png")
+    summary["files"]["bullseye"] = "bullseye.png"
+    if any(s.get("thickening_pct") is not None for s in scores["segments"]):
+        write_thickening_bullseye(scores, tmp / "thickening_bullseye.png")
+        summary["files"]["thickening_bullseye"] = "thickening_bullseye.png"
+    summary["motion_score_index"] = scores.get("motion_score_index")
+    summary["scoring_method"] = scores.get("method")
+    return scores
+
+
+def _cross_check_phases(image: Cine, function: dict, ed_phase: Optional[int], es_phase: Optional[int]) -> list[str]:
+    """Notes where the volume curve's ED/ES disagree with the image's own ED/ES estimate or the given ones."""
+    notes: list[str] = []
+    if image.modality != "MR" or image.slices < 2 or image.phases < 3:
+        return notes
+    from cardiacmotion.propagation.autostart import estimate_ed_es
+
+    try:
+        est = estimate_ed_es(image)
+    except CardiacMotionError:
+        return notes
+    T = image.phases
+
+    def apart(a: int, b: int) -> int:
+        return min(abs(a - b), T - abs(a - b))
+
+    vol = function.get("lv_volume_ml") or []
+    for name, given, estimate in (("ED", ed_phase, est.get("ed_phase")), ("ES", es_phase, est.get("es_phase"))):
+        used = function.get(f"{name.lower()}_phase")
+        if used is None:
+            continue
+        if given is not None and vol:
+            curve = int(np.nanargmax(vol)) if name == "ED" else int(np.nanargmin(vol))
+            if apart(curve, given) > 1:
+                notes.append(f"{name} phase {given} was given, but the LV volume curve has its "
+                             f"{'maximum' if name == 'ED' else 'minimum'} at phase {curve}")
+        elif estimate is not None and apart(int(estimate), int(used)) > 1:
+            notes.append(f"{name} phase {used} from the volume curve disagrees with the image's estimate {estimate} "
+                         f"({est.get(name.lower() + '_source')}); check the segmentation or give --{name.lower()}-phase")
+    return notes
 
 
 def _export_scene(tmp: Path, image, seg, landmarks, function, scores, summary: dict, renders: bool) -> None:

@@ -38,13 +38,42 @@ def test_analyze_writes_every_result(mr_case_dir, tmp_path):
     assert len(scores["segments"]) == 16 and 1.0 <= scores["motion_score_index"] <= 4.0
 
 
-def test_analyze_without_seed_or_landmarks_fails_cleanly(mr_case_dir, tmp_path):
-    d, _ = mr_case_dir
+def test_analyze_without_seed_or_landmarks_starts_automatically(mr_case_dir, tmp_path):
+    d, case = mr_case_dir
     out = tmp_path / "result"
-    proc = _run("analyze", str(d / "image.nii.gz"), "-o", str(out))
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "seed" in proc.stderr
-    assert not out.exists()
+    proc = _run("analyze", str(d / "image.nii.gz"), "-o", str(out), "--method", "registration", "--no-scene",
+                "--progress", "none")
+    assert proc.returncode in (0, 5), proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["segmentation"]["seed"] == "auto" and "automatic start: LV on slice" in proc.stderr
+    assert (out / "landmarks.mrk.json").is_file() and (out / "function.json").is_file()
+    assert abs(summary["function"]["lv_ef_pct"] - case.truth["lv_ef_pct"]) < 10.0
+    bad = _run("analyze", str(d / "image.nii.gz"), "-o", str(tmp_path / "x"), "--auto", "--seed", str(d / "seed.nii.gz"))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--auto" in bad.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_analyze_keeps_segmentation_and_function_when_scoring_fails(mr_case_dir, tmp_path):
+    """A seed without myocardium: scoring cannot find a myocardial ring; the rest is still written (exit 5)."""
+    import numpy as np
+
+    from cardiacmotion.io import read_image, write_image
+
+    d, _ = mr_case_dir
+    seed = read_image(d / "seed.nii.gz")
+    arr = np.asarray(seed.array).copy()
+    arr[arr == 2] = 0
+    write_image(seed.with_array(arr.astype(np.float32)), tmp_path / "cavity_only.nii.gz")
+    out = tmp_path / "result"
+    proc = _run("analyze", str(d / "image.nii.gz"), "-o", str(out), "--seed", str(tmp_path / "cavity_only.nii.gz"),
+                "--landmarks", str(d / "landmarks.mrk.json"), "--method", "registration", "--score-method",
+                "thickening", "--no-scene", "--progress", "none")
+    assert proc.returncode == 5, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert "scoring" in summary["skipped"] and "skipped scoring" in proc.stderr
+    for name in ("segmentation.nii.gz", "function.json", "volume_curve.png", "landmarks.mrk.json"):
+        assert (out / name).is_file(), name
+    assert not (out / "scores.json").exists() and "scores" not in summary["files"]
 
 
 def test_analyze_refuses_to_overwrite_its_input(mr_case_dir):

@@ -130,7 +130,7 @@ CLI_CASES: list[tuple[str, Callable[[Path], list], str]] = [
     ("damaged gzip NIfTI", _garbage_gzip_nifti, "cannot read NIfTI"),
     ("DICOM slice missing a phase", _dicom_missing_image, "different numbers of phases"),
     ("DICOM stack missing a slice", _dicom_missing_slice, "uneven slice spacing"),
-    ("two equal DICOM series", _dicom_two_series, "several equally plausible cine series"),
+    ("two equal DICOM series", _dicom_two_series, "holds 2 cine series; choose one with --series"),
     ("folder without DICOM", _empty_folder, "no DICOM images"),
     ("video without --spacing", _video_without_spacing, "--spacing"),
     ("corrupt .seq.nrrd", _corrupt_seqnrrd, "cannot read NRRD"),

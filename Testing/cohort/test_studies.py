@@ -14,7 +14,7 @@ def test_folder_of_case_folders_dicom_folders_and_files(tmp_path):
     case.mkdir()
     for name in ("image.nii.gz", "seed.nii.gz", "landmarks.mrk.json"):
         (case / name).write_bytes(b"x")
-    (case / "truth.json").write_text(json.dumps({"lv_ef_pct": 61.5}))
+    (case / "truth.json").write_text(json.dumps({"lv_ef_pct": 61.5, "seed_phase": 3}))
     dicom = tmp_path / "patient 2"
     dicom.mkdir()
     (dicom / "IM0001.dcm").write_bytes(b"x")
@@ -24,7 +24,7 @@ def test_folder_of_case_folders_dicom_folders_and_files(tmp_path):
     assert sorted(studies) == ["caseA", "cine3", "echo1", "patient_2"]
     a = studies["caseA"]
     assert a.path.endswith("caseA/image.nii.gz") and a.seed.endswith("seed.nii.gz") and a.reference_ef == 61.5
-    assert a.landmarks.endswith("landmarks.mrk.json")
+    assert a.landmarks.endswith("landmarks.mrk.json") and a.seed_phase == 3
     assert studies["patient_2"].path == str(dicom.resolve()) and studies["patient_2"].seed is None
     e = studies["echo1"]
     assert e.seed.endswith("echo1.seed.nii.gz") and e.landmarks.endswith("echo1.mrk.json")

@@ -36,27 +36,47 @@ def test_reversed_slice_order_on_disk_is_sorted_along_normal(tmp_path):
     np.testing.assert_allclose(cine.origin, lps_to_ras_matrix(m)[:3, 3], atol=1e-4)
 
 
-def test_folder_with_several_series_picks_the_cine_stack(tmp_path):
+def test_folder_with_several_cine_series_is_refused_and_series_picks_one(tmp_path):
+    from cardiacmotion.io.dicom import list_series
+
     folder = tmp_path / "study"
     expected, m = write_mr_series(folder, slices=4, phases=5, series_number=7, name_prefix="sax_")
     # a long-axis cine (one slice, more phases than a SAX slice but fewer images in all)
-    write_mr_series(folder, slices=1, phases=8, iop=(1, 0, 0, 0, 0, -1), series_number=3,
-                    description="4ch cine", name_prefix="lax_")
-    # a localiser-like single-phase stack
+    lax, _ = write_mr_series(folder, slices=1, phases=8, iop=(1, 0, 0, 0, 0, -1), series_number=3,
+                             description="4ch cine", name_prefix="lax_")
+    # a localiser-like single-phase stack: listed, never a candidate
     write_mr_series(folder / "sub", slices=3, phases=1, iop=(1, 0, 0, 0, 1, 0), series_number=1,
                     description="loc", name_prefix="loc_")
     (folder / "notes.txt").write_text("not a DICOM file")
-    cine = read_dicom(folder)
+    # never resolved by size: both cines are named and the user chooses
+    with pytest.raises(InputError, match=r"holds 2 cine series; choose one with --series.*series 3 '4ch cine'.*series 7"):
+        read_dicom(folder)
+    infos = list_series(folder)
+    assert [(i.index, i.series_number, i.slices, i.phases) for i in infos] == [(0, "3", 1, 8), (1, "7", 4, 5), (None, "1", 3, 1)]
+    assert "single phase" in infos[2].problem and infos[1].orientation == "oblique" or infos[1].orientation
+    cine = read_dicom(folder, series=1)
     assert cine.array.shape == (5, 4, 12, 10)
     assert cine.meta["series_number"] == "7"
     np.testing.assert_array_equal(cine.array, expected)
+    assert read_dicom(folder, series="0").array.shape[:2] == (8, 1)
+    assert read_dicom(folder, series=infos[1].series_uid).meta["series_number"] == "7"
+    with pytest.raises(InputError, match="holds 2 cine series"):
+        read_dicom(folder, series=2)
+    with pytest.raises(InputError, match="no cine series with that index or SeriesInstanceUID"):
+        read_dicom(folder, series="1.2.3.4")
+
+
+def test_one_cine_and_a_localiser_reads_the_cine(tmp_path):
+    expected, _ = write_mr_series(tmp_path, slices=3, phases=4, series_number=7, name_prefix="sax_")
+    write_mr_series(tmp_path / "loc", slices=3, phases=1, iop=(1, 0, 0, 0, 1, 0), series_number=1, name_prefix="loc_")
+    np.testing.assert_array_equal(read_dicom(tmp_path).array, expected)
 
 
 def test_two_equally_plausible_series_are_named(tmp_path):
     write_mr_series(tmp_path, slices=3, phases=4, series_number=10, description="cine A", name_prefix="a_")
     write_mr_series(tmp_path, slices=3, phases=4, series_number=11, description="cine B", name_prefix="b_",
                     origin=(100.0, 0.0, 0.0))
-    with pytest.raises(InputError, match=r"series 10 'cine A'.*series 11 'cine B'|series 11 'cine B'.*series 10 'cine A'"):
+    with pytest.raises(InputError, match=r"series 10 'cine A'.*series 11 'cine B'"):
         read_dicom(tmp_path)
 
 

@@ -48,12 +48,14 @@ def test_segment_from_landmarks_and_errors(tmp_path, capsys):
     out = tmp_path / "seg.nii.gz"
     assert main(["segment", str(img), "-o", str(out), "--landmarks", str(lm), "--device", "cpu", "--progress", "none"]) == 0
     assert (read_image(out).array == 3).any()
-    # an input is never overwritten; a missing seed/landmarks is a one-line error
+    # an input is never overwritten; --auto with a seed is a one-line error; nothing given = automatic start
     assert main(["segment", str(img), "-o", str(img), "--seed", str(seed)]) == 2
-    assert main(["segment", str(img), "-o", str(out)]) == 2
+    assert main(["segment", str(img), "-o", str(out), "--auto", "--seed", str(seed)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-2].startswith("cardiacmotion: error: refusing to overwrite the input")
-    assert err[-1].startswith("cardiacmotion: error: give a seed")
+    assert err[-1].startswith("cardiacmotion: error: --auto builds its own seed and landmarks")
+    assert main(["segment", str(img), "-o", str(out), "--device", "cpu", "--progress", "none"]) == 0
+    assert "automatic start: LV found on slice" in capsys.readouterr().err
 
 
 def test_benchmark_json(tmp_path, capsys):

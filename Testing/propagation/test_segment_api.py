@@ -44,8 +44,10 @@ def test_memory_with_missing_weights_is_a_clean_error(small, tmp_path):
 def test_landmark_start_and_bad_inputs(small):
     seg, info = segment_cine(small.image, landmarks=small.landmarks, method="registration", device="cpu")
     assert info["seed"] == "landmarks" and set(info["labels"]) == {1, 2, 3}
-    with pytest.raises(InputError):
-        segment_cine(small.image, method="registration", device="cpu")
+    # neither seed nor landmarks: the automatic start finds the LV and builds both
+    _, auto = segment_cine(small.image, method="registration", device="cpu")
+    assert auto["seed"] == "auto" and set(auto["landmarks"]) == set(small.landmarks)
+    assert 0 <= auto["auto_start"]["confidence"] <= 1
     with pytest.raises(InputError):
         segment_cine(small.image, landmarks={"LV center": np.zeros(3)}, device="cpu")
     with pytest.raises(InputError):

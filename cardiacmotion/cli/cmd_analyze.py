@@ -1,24 +1,35 @@
-"""cardiacmotion analyze IMAGE -o OUTDIR [--seed ...] [--landmarks ...]"""
+"""cardiacmotion analyze IMAGE -o OUTDIR [--seed ... | --landmarks ... | --auto]
+
+Exit codes: 0 everything written; 5 partial: the segmentation, function and (when possible) the
+scene were written but a later step (wall-motion scoring, figures, scene) could not run -- the
+summary's ``skipped`` says which and why; 2 bad input, 3 method unavailable, 4 weights.
+"""
 from __future__ import annotations
 
 import argparse
 
-from cardiacmotion.cli.common import add_common, make_progress, say
+from cardiacmotion.cli.common import add_common, add_series, make_progress, say
+from cardiacmotion.cli.cmd_segment import add_start_options, resolve_start
+
+#: exit status of a run that wrote its core results but skipped a later step
+EXIT_PARTIAL = 5
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="segment + function + score + figures + a Slicer scene (scene.mrb)")
     p.add_argument("image", help="NIfTI, DICOM folder, AVI/MP4, MHD or .seq.nrrd")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--seed", help="seed label map (3D MR seed phase, 2D echo frame, or 4D corrected phases)")
-    p.add_argument("--seed-phase", type=int, help="phase of a 3D seed / of the landmark slice (default 0)")
-    p.add_argument("--landmarks", help="Slicer markups JSON with the three landmarks")
+    p.add_argument("--seed", help="seed label map (3D MR seed phase, 2D echo frame, 4D corrected phases, or a Slicer .seg.nrrd)")
+    add_start_options(p)
+    p.add_argument("--ed-phase", type=int, help="end-diastolic phase for function and scoring (default: from the volume curve)")
+    p.add_argument("--es-phase", type=int, help="end-systolic phase for function and scoring (default: from the volume curve)")
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"], help="propagation method")
     p.add_argument("--score-method", default="auto", choices=["auto", "learned", "thickening"])
     p.add_argument("--no-scene", action="store_true", help="skip scene.mrb and the Slicer view snapshots")
     add_common(p)
+    add_series(p)
     p.set_defaults(func=run)
 
 
@@ -26,23 +37,34 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.analyze import analyze
     from cardiacmotion.cine import optional_modality
     from cardiacmotion.errors import InputError
-    from cardiacmotion.io import check_not_input, load_seed, match_landmarks, read_image
-    from cardiacmotion.io.markups import read_markups
+    from cardiacmotion.io import check_not_input, read_image
 
     check_not_input(args.output, [args.image, args.seed, args.landmarks])
-    image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
-    seeds = load_seed(args.seed, image, seed_phase=args.seed_phase) if args.seed else None
-    landmarks = match_landmarks(read_markups(args.landmarks), image) if args.landmarks else None
-    if seeds is None and landmarks is None:
-        raise InputError("give a seed (--seed) or three landmarks (--landmarks)")
+    image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing, series=args.series)
+    for name in ("ed_phase", "es_phase"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value < image.phases:
+            raise InputError(f"--{name.replace('_', '-')} {value} is outside 0..{image.phases - 1}")
+    seeds, landmarks, seed_phase, notes = resolve_start(args, image)
+    for note in notes:
+        say(args, note)
     summary = analyze(image, args.output, seeds=seeds, landmarks=landmarks, method=args.method,
                       score_method=args.score_method, device=args.device, progress=make_progress(args),
-                      scene=not args.no_scene, seed_phase=args.seed_phase)
+                      scene=not args.no_scene, seed_phase=seed_phase, ed_phase=args.ed_phase, es_phase=args.es_phase)
     f = summary["function"]
     line = f"{args.output}: LV EF {f['lv_ef_pct']:.1f} % (EDV {f['lv_edv_ml']:.1f} ml, ESV {f['lv_esv_ml']:.1f} ml)"
     if summary.get("motion_score_index") is not None:
         line += f", MSI {summary['motion_score_index']:.2f}"
     say(args, line)
+    auto = summary.get("segmentation", {}).get("auto_start")
+    if auto:
+        say(args, f"  automatic start: LV on slice {auto['seed_slice']}, seed phase {auto['seed_phase']}, "
+            f"confidence {auto['confidence']:.2f} (check views/ and landmarks.mrk.json)")
     for note in summary["notes"]:
         say(args, f"  note: {note}")
+    if summary.get("skipped"):
+        for step, why in summary["skipped"].items():
+            say(args, f"  skipped {step}: {why}")
+        say(args, f"  partial result (exit {EXIT_PARTIAL}): segmentation and function were written")
+        return EXIT_PARTIAL
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from cardiacmotion.cli.common import add_common, make_progress, say
+from cardiacmotion.cli.common import add_common, add_series, make_progress, say
 from cardiacmotion.errors import InputError
 
 
@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ed-phase", type=int, help="ED phase from trigger times (default: largest LV volume)")
     p.add_argument("--es-phase", type=int, help="ES phase from trigger times (default: smallest LV volume)")
     add_common(p)
+    add_series(p)
     p.set_defaults(func=run)
 
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     progress(0.05, "reading the segmentation")
     seg = read_labels(args.seg, modality=modality)
     if args.image:
-        image = read_image(args.image)
+        image = read_image(args.image, series=args.series)
         if not image.same_grid(seg) or image.phases != seg.phases:
             raise InputError(
                 f"the segmentation {args.seg} is not on the grid of the image {args.image} "

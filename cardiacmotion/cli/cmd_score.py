@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from cardiacmotion.cli.common import add_common, make_progress, say, write_json
+from cardiacmotion.cli.common import add_common, add_series, make_progress, say, write_json
 from cardiacmotion.errors import InputError
 
 
@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dyskinetic-outward-mm", type=float, default=1.0,
                    help="outward endocardial motion beyond this is dyskinetic (default 1.0 mm)")
     add_common(p)
+    add_series(p)
     p.set_defaults(func=run)
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the output paths must differ from each other")
     progress = make_progress(args)
     progress(0.0, "reading")
-    image = read_image(args.image, modality="MR")
+    image = read_image(args.image, modality="MR", series=args.series)
     seg = read_labels(args.seg, modality="MR")
     if not image.same_grid(seg) or image.phases != seg.phases:
         raise InputError(f"{args.seg} is not on the grid of {args.image} (shape, phases or geometry differ)")

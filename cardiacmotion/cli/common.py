@@ -37,3 +37,10 @@ def say(args: argparse.Namespace, message: str) -> None:
     import sys
 
     print(message, file=sys.stderr)
+
+
+def add_series(p: argparse.ArgumentParser) -> None:
+    """--series, on every command that reads an image: which cine of a DICOM folder."""
+    p.add_argument("--series", default=None,
+                   help="a DICOM folder's series: its index in `cardiacmotion info FOLDER` or its SeriesInstanceUID "
+                        "(a folder with several cine series is refused without it)")

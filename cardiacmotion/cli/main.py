@@ -12,7 +12,7 @@ from cardiacmotion.errors import CardiacMotionError
 
 #: Each command lives in ``cardiacmotion.cli.cmd_<name>`` with ``add_parser(sub)``.
 COMMANDS = ("info", "segment", "function", "score", "analyze", "demo", "phantom", "train", "evaluate", "benchmark",
-            "batch")
+            "landmarks", "batch")
 
 
 class _Parser(argparse.ArgumentParser):

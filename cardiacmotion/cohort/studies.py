@@ -4,10 +4,13 @@ A folder of studies holds, one entry per study:
 
 - a *case folder* with an image file named ``image.*`` (NIfTI, MHD, ``.seq.nrrd``, AVI/MP4) and
   optionally ``seed.nii.gz`` / ``landmarks.mrk.json`` / ``truth.json`` beside it (the layout
-  ``cardiacmotion phantom`` writes; ``truth.json``'s ``lv_ef_pct`` becomes the reference EF);
+  ``cardiacmotion phantom`` writes; ``truth.json``'s ``lv_ef_pct`` becomes the reference EF and
+  its ``seed_phase`` the seed's phase);
 - a *DICOM folder* (any other sub-folder), with an optional ``seed.nii.gz`` / ``*.mrk.json`` inside;
 - an *image file* (``NAME.nii.gz``, ``NAME.mp4``, ...), with optional sidecars ``NAME.seed.nii.gz``
   and ``NAME.mrk.json`` / ``NAME.landmarks.mrk.json``.
+
+A study with neither seed nor landmarks gets the automatic start of ``analyze`` (short-axis MR).
 
 A manifest (CSV, or JSON: a list of objects or ``{"studies": [...]}``) has one row per study with
 the columns of :data:`MANIFEST_COLUMNS`; only ``path`` is required and relative paths are taken
@@ -73,15 +76,17 @@ def _stem(path: Path) -> str:
     return path.name[: len(path.name) - len(s)] if s else path.stem
 
 
-def _reference_from_truth(folder: Path) -> Optional[float]:
+def _from_truth(folder: Path) -> tuple[Optional[float], Optional[int]]:
+    """``(reference EF, seed phase)`` from a phantom case's ``truth.json`` (None when absent)."""
     truth = folder / "truth.json"
     if not truth.is_file():
-        return None
+        return None, None
     try:
-        value = json.loads(truth.read_text()).get("lv_ef_pct")
-        return None if value is None else float(value)
-    except (ValueError, OSError, AttributeError):
-        return None
+        data = json.loads(truth.read_text())
+        ef, phase = data.get("lv_ef_pct"), data.get("seed_phase")
+        return (None if ef is None else float(ef)), (None if phase is None else int(phase))
+    except (ValueError, OSError, AttributeError, TypeError):
+        return None, None
 
 
 def _first(folder: Path, names) -> Optional[str]:
@@ -97,8 +102,9 @@ def _study_from_folder(folder: Path) -> Study:
     landmarks = str(marks[0].resolve()) if marks else None
     seed = _first(folder, _SEED_NAMES)
     path = images[0] if images else folder  # no image.* file: a DICOM folder
+    reference, seed_phase = _from_truth(folder)
     return Study(id=folder.name, path=str(path.resolve()), seed=seed, landmarks=landmarks,
-                 reference_ef=_reference_from_truth(folder))
+                 reference_ef=reference, seed_phase=seed_phase)
 
 
 def _study_from_file(path: Path) -> Study:

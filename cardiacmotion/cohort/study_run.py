@@ -60,30 +60,44 @@ def _read_json(path: Path) -> dict:
 
 
 def _load_inputs(study: Mapping[str, Any]):
+    """``(image, seeds, landmarks, seed_phase, notes)`` the way ``analyze`` on the command line gets them."""
+    import argparse
+
     from cardiacmotion.cine import optional_modality
-    from cardiacmotion.errors import InputError
-    from cardiacmotion.io import load_seed, match_landmarks, read_image
-    from cardiacmotion.io.markups import read_markups
+    from cardiacmotion.io import read_image
 
     kwargs: dict = {"modality": optional_modality(study.get("modality") or "auto"), "spacing": study.get("spacing")}
-    if study.get("series") and "series" in inspect.signature(read_image).parameters:
-        kwargs["series"] = study["series"]
+    if study.get("series") is not None and "series" in inspect.signature(read_image).parameters:
+        series = str(study["series"])
+        kwargs["series"] = int(series) if series.isdigit() else series
     image = read_image(study["path"], **kwargs)
+    try:
+        from cardiacmotion.cli.cmd_segment import resolve_start
+    except ImportError:  # pragma: no cover - a build without the automatic start
+        resolve_start = None
+    if resolve_start is not None:
+        args = argparse.Namespace(seed=study.get("seed"), landmarks=study.get("landmarks"), landmarks_ijk=None,
+                                  seed_phase=study.get("seed_phase"), seed_slice=None, auto=False)
+        return (image, *resolve_start(args, image))
+    from cardiacmotion.errors import InputError
+    from cardiacmotion.io import load_seed, match_landmarks
+    from cardiacmotion.io.markups import read_markups
+
     seeds = load_seed(study["seed"], image, seed_phase=study.get("seed_phase")) if study.get("seed") else None
     landmarks = match_landmarks(read_markups(study["landmarks"]), image) if study.get("landmarks") else None
     if seeds is None and landmarks is None:
         raise InputError("no seed and no landmarks for this study (give them beside the image or in the manifest)")
-    return image, seeds, landmarks
+    return image, seeds, landmarks, study.get("seed_phase"), []
 
 
-def _analyze_kwargs(study: Mapping[str, Any], options: Mapping[str, Any]) -> tuple[dict, list[str]]:
+def _analyze_kwargs(study: Mapping[str, Any], options: Mapping[str, Any], seed_phase: Optional[int]) -> tuple[dict, list[str]]:
     """Options for :func:`cardiacmotion.analyze.analyze`, only those this version accepts."""
     from cardiacmotion.analyze import analyze
 
     params = inspect.signature(analyze).parameters
     kwargs = {"method": options.get("method", "auto"), "score_method": options.get("score_method", "auto"),
               "device": options.get("device", "auto"), "scene": bool(options.get("scene", False)),
-              "renders": bool(options.get("renders", False)), "seed_phase": study.get("seed_phase")}
+              "renders": bool(options.get("renders", False)), "seed_phase": seed_phase}
     notes = []
     for name in ("ed_phase", "es_phase"):
         if study.get(name) is not None:
@@ -99,6 +113,9 @@ def _row_from_outputs(row: dict, folder: Path, summary: dict) -> None:
     function = _read_json(folder / "function.json")
     scores = _read_json(folder / "scores.json") if (folder / "scores.json").is_file() else {}
     row.update(method=seg.get("method"), device=seg.get("device"), seed_source=seg.get("seed"))
+    auto = seg.get("auto_start") or {}
+    if auto.get("confidence") is not None:
+        row["seed_source"] = f"auto (confidence {float(auto['confidence']):.2f})"
     for key in ("ed_phase", "es_phase", "lv_edv_ml", "lv_esv_ml", "lv_sv_ml", "lv_ef_pct", "lv_mass_g",
                 "rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct", "heart_rate_bpm"):
         if key in COLUMNS:
@@ -150,16 +167,19 @@ def run_study(study: Mapping[str, Any], outdir: str, options: Mapping[str, Any],
     try:
         from cardiacmotion.analyze import analyze
 
-        image, seeds, landmarks = _load_inputs(study)
+        image, seeds, landmarks, seed_phase, start_notes = _load_inputs(study)
         row.update(modality=image.modality, phases=image.phases, slices=image.slices)
-        kwargs, notes = _analyze_kwargs(study, options)
+        kwargs, notes = _analyze_kwargs(study, options, seed_phase)
+        notes = list(start_notes) + notes
         folder = out / STUDIES_DIR / study["id"]
         folder.parent.mkdir(parents=True, exist_ok=True)
         summary = analyze(image, folder, seeds=seeds, landmarks=landmarks, **kwargs)
         _row_from_outputs(row, folder, summary)
         if notes:
             row["qc_flags"] = "; ".join(filter(None, [row.get("qc_flags"), *notes]))
-        row["status"] = summary.get("status", "ok") if summary.get("status") in ("ok", "partial") else "ok"
+        skipped = summary.get("skipped") or {}
+        row["status"] = "partial" if skipped else "ok"
+        row["reason"] = "; ".join(f"{step} skipped: {why}" for step, why in skipped.items())
     except (Exception, MemoryError) as exc:  # noqa: BLE001 - one study's failure never stops the cohort
         row["reason"] = one_line(exc)
         row["output"] = None

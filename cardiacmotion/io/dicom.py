@@ -38,6 +38,10 @@ class _Header:
     trigger_ms: Optional[float]
     instance: int
     nominal_interval: Optional[float]
+    patient_id: str = ""
+    study_date: str = ""
+    study_uid: str = ""
+    modality: str = ""
 
 
 @dataclass
@@ -104,6 +108,10 @@ def _header(path: Path, ds) -> Optional[_Header]:
         trigger_ms=_float_or_none(ds, "TriggerTime"),
         instance=int(ds.get("InstanceNumber", 0) or 0),
         nominal_interval=_float_or_none(ds, "NominalInterval"),
+        patient_id=str(ds.get("PatientID", "") or ""),
+        study_date=str(ds.get("StudyDate", "") or ""),
+        study_uid=str(ds.get("StudyInstanceUID", "") or ""),
+        modality=str(ds.get("Modality", "") or ""),
     )
 
 
@@ -117,27 +125,180 @@ def _list_files(folder: Path) -> list[Path]:
     return sorted(files)
 
 
-def read_dicom(path: PathLike, series_uid: Optional[str] = None, spacing: Optional[Sequence[float]] = None) -> Cine:
+def read_dicom(
+    path: PathLike,
+    series_uid: Optional[str] = None,
+    spacing: Optional[Sequence[float]] = None,
+    series: Optional[Union[str, int]] = None,
+) -> Cine:
     """Read a DICOM cine from a folder or a file.
 
-    A folder is searched recursively; its cine short-axis MR series is chosen (the one with the
-    most images forming a complete slices x phases grid), or a multi-frame ultrasound file when
-    the folder holds one. A single MR file reads the series it belongs to from its folder.
+    A folder is searched recursively for cine series (a complete slices x phases grid of one
+    SeriesInstanceUID and orientation, or a multi-frame ultrasound file). When it holds exactly
+    one, that one is read; when it holds several, nothing is guessed: an :class:`InputError`
+    lists them (as :func:`list_series` does) and ``series`` must choose. A single MR file reads
+    the series it belongs to from its folder.
 
     Args:
         path: DICOM folder or file.
-        series_uid: pick this SeriesInstanceUID instead of choosing automatically.
+        series_uid: pick this SeriesInstanceUID (same as ``series=UID``).
         spacing: pixel spacing (mm) for an ultrasound file without a region calibration.
+        series: the index in :func:`list_series` (``0``, ``"1"``) or a SeriesInstanceUID.
     Raises:
-        InputError: no DICOM images, several equally good series, inconsistent geometry.
+        InputError: no DICOM images, several cine series and no choice, an unknown choice,
+            inconsistent geometry.
     """
     # pydicom warns (lazily, on element access) about non-conforming values real scanners write
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _read_dicom(Path(path), series_uid, spacing)
+        return _read_dicom(Path(path), series_uid, spacing, series)
 
 
-def _read_dicom(p: Path, series_uid: Optional[str], spacing: Optional[Sequence[float]]) -> Cine:
+@dataclass
+class SeriesInfo:
+    """One series (or multi-frame ultrasound file) found under a folder, as ``info`` lists it."""
+
+    index: Optional[int]  # position among the cine candidates (``--series``); None: not a cine
+    patient_id: str
+    study_date: str
+    study_uid: str
+    series_uid: str
+    series_number: str
+    description: str
+    modality: str
+    orientation: str
+    slices: int
+    phases: int
+    images: int
+    folder: str
+    problem: Optional[str]  # why it is not a readable cine (None: it is one)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def label(self) -> str:
+        """One line: ``[0] SCD0000101 2012-00-00 series 300 'cine' oblique 12x20 MR``."""
+        idx = f"[{self.index}]" if self.index is not None else "[-]"
+        desc = f" '{self.description}'" if self.description else ""
+        return (f"{idx} patient {self.patient_id or '?'} series {self.series_number or '?'}{desc}, "
+                f"{self.slices} slices x {self.phases} phases {self.modality} in {self.folder}")
+
+
+def _orientation(iop: np.ndarray) -> str:
+    """'axial' | 'sagittal' | 'coronal' when the slice normal is within ~25 degrees of an axis, else 'oblique'."""
+    n = np.cross(iop[:3], iop[3:])
+    n = n / max(float(np.linalg.norm(n)), 1e-9)
+    axis = int(np.argmax(np.abs(n)))
+    if abs(n[axis]) < 0.9:
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[axis]  # LPS: x normal = sagittal, y = coronal, z = axial
+
+
+def _scan(folder: Path, series_uid: Optional[str] = None) -> tuple[dict, list[Path]]:
+    series: dict[tuple, _Series] = {}
+    us_files: list[Path] = []
+    for f in _list_files(folder):
+        ds = _dcmread(f, stop_before_pixels=True)
+        if ds is None:
+            continue
+        if is_multiframe_us(ds):
+            us_files.append(f)
+            continue
+        h = _header(f, ds)
+        if h is None:
+            continue
+        if series_uid and h.series_uid != series_uid:
+            continue
+        # a series may hold several orientations (localisers): split them
+        key = (h.series_uid, tuple(np.round(h.iop, 2)), h.shape)
+        series.setdefault(key, _Series(key)).headers.append(h)
+    return series, us_files
+
+
+def _common_folder(paths: list[Path], root: Path) -> str:
+    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    try:
+        rel = common.relative_to(root)
+        return str(rel) if str(rel) != "." else "."
+    except ValueError:
+        return str(common)
+
+
+def _describe(series: dict, us_files: list[Path], root: Path) -> tuple[list[SeriesInfo], list]:
+    """Every series as a :class:`SeriesInfo`, cine candidates first (indexed), and the candidates' sources."""
+    rows = []
+    for s in series.values():
+        slices, problem = _slice_layout(s)
+        phases = len(slices[0])
+        if problem is None and phases <= 1:
+            problem = "a single phase (not a cine)"
+        h = s.headers[0]
+        rows.append((problem, SeriesInfo(None, h.patient_id, h.study_date, h.study_uid, h.series_uid, h.series_number,
+                                         h.description, h.modality or "MR", _orientation(h.iop), len(slices), phases,
+                                         len(s.headers), _common_folder([x.path for x in s.headers], root), problem), s))
+    for f in us_files:
+        ds = _dcmread(f, stop_before_pixels=True)
+        frames = int(ds.get("NumberOfFrames", 1) or 1) if ds is not None else 0
+        info = SeriesInfo(None, str(ds.get("PatientID", "") or ""), str(ds.get("StudyDate", "") or ""),
+                          str(ds.get("StudyInstanceUID", "") or ""), str(ds.get("SeriesInstanceUID", "") or ""),
+                          str(ds.get("SeriesNumber", "") or ""), str(ds.get("SeriesDescription", "") or "").strip(),
+                          str(ds.get("Modality", "") or "US"), "", 1, frames, 1, _common_folder([f], root), None)
+        rows.append((None, info, f))
+
+    def order(row):
+        i = row[1]
+        num = int(i.series_number) if i.series_number.isdigit() else 1 << 30
+        return (row[0] is not None, i.patient_id, i.study_date, num, i.series_uid, i.folder)
+
+    rows.sort(key=order)
+    sources = []
+    for problem, info, src in rows:
+        if problem is None:
+            info.index = len(sources)
+            sources.append(src)
+    return [r[1] for r in rows], sources
+
+
+def list_series(path: PathLike) -> list[SeriesInfo]:
+    """Every study/series found under a DICOM folder (or the series of one file), cine candidates first.
+
+    ``SeriesInfo.index`` is what ``--series`` takes; series that are not a cine (localisers,
+    incomplete grids) are listed with the ``problem`` that rules them out.
+    """
+    p = Path(path)
+    folder = p.parent if p.is_file() else p
+    if not folder.is_dir():
+        raise InputError(f"no such file or folder: {path}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        series, us_files = _scan(folder)
+        infos, _ = _describe(series, us_files, folder)
+    return infos
+
+
+def _pick(infos: list[SeriesInfo], sources: list, choice: Union[str, int], path: Path):
+    text = str(choice).strip()
+    cands = [i for i in infos if i.index is not None]
+    if text.lstrip("-").isdigit():
+        n = int(text)
+        if not 0 <= n < len(cands):
+            raise InputError(f"--series {n}: {path} holds {len(cands)} cine series (0..{len(cands) - 1}); see cardiacmotion info {path}")
+        return sources[n]
+    for info in cands:
+        if info.series_uid == text:
+            return sources[info.index]
+    raise InputError(f"--series {text}: no cine series with that index or SeriesInstanceUID in {path}")
+
+
+def several_series_message(path: PathLike, infos: list[SeriesInfo]) -> str:
+    """The one-line refusal for a folder with several cine series: each candidate, and how to choose."""
+    cands = [i for i in infos if i.index is not None]
+    listing = "; ".join(i.label() for i in cands)
+    return f"{path} holds {len(cands)} cine series; choose one with --series INDEX or UID: {listing}"
+
+
+def _read_dicom(p: Path, series_uid: Optional[str], spacing: Optional[Sequence[float]],
+                choice: Optional[Union[str, int]] = None) -> Cine:
     path = p
     if p.is_file():
         ds = _dcmread(p, stop_before_pixels=True)
@@ -156,23 +317,21 @@ def _read_dicom(p: Path, series_uid: Optional[str], spacing: Optional[Sequence[f
     else:
         raise InputError(f"no such file or folder: {path}")
 
-    series: dict[tuple, _Series] = {}
-    us_files: list[Path] = []
-    for f in _list_files(folder):
-        ds = _dcmread(f, stop_before_pixels=True)
-        if ds is None:
-            continue
-        if is_multiframe_us(ds):
-            us_files.append(f)
-            continue
-        h = _header(f, ds)
-        if h is None:
-            continue
-        if series_uid and h.series_uid != series_uid:
-            continue
-        # a series may hold several orientations (localisers): split them
-        key = (h.series_uid, tuple(np.round(h.iop, 2)), h.shape)
-        series.setdefault(key, _Series(key)).headers.append(h)
+    series, us_files = _scan(folder, series_uid)
+    if choice is not None or len(series) + len(us_files) > 1:
+        infos, sources = _describe(series, us_files, folder)
+        if choice is not None:
+            src = _pick(infos, sources, choice, path)
+        elif len(sources) > 1:  # never resolved by size: the user chooses
+            raise InputError(several_series_message(path, infos))
+        else:
+            src = sources[0] if sources else None
+        if isinstance(src, Path):
+            from cardiacmotion.io.dicom_us import read_us_dicom
+
+            return read_us_dicom(src, spacing=spacing)
+        if src is not None:
+            return _assemble(src, str(path))
     if not series:
         if us_files:
             if len(us_files) > 1:
@@ -208,23 +367,20 @@ def _slice_layout(s: _Series) -> tuple[list[list[_Header]], Optional[str]]:
 
 
 def _choose_series(candidates: list[_Series], path: PathLike) -> _Series:
+    """No cine among ``candidates`` (several cines are refused before): say why each is not one."""
     scored = []
     for s in candidates:
         slices, problem = _slice_layout(s)
         phases = len(slices[0])
         ok = problem is None and phases > 1
-        # a stack of several slices beats a single long-axis cine of the same size
-        scored.append(((ok, len(slices) > 1, len(s.headers)), s, problem or ("a single phase" if phases <= 1 else None)))
-    scored.sort(key=lambda x: x[0], reverse=True)
-    best_key, best, problem = scored[0]
+        scored.append((ok, s, problem or ("a single phase" if phases <= 1 else None)))
+    ok = [x for x in scored if x[0]]
+    if len(ok) == 1:
+        return ok[0][1]
     found = "; ".join(x[1].label + (f": {x[2]}" if x[2] else "") for x in scored)
-    if not best_key[0]:
-        if len(scored) == 1:
-            raise InputError(f"{path}: not a consistent cine series: {problem}")
-        raise InputError(f"{path}: no consistent cine series among {len(scored)} found ({found})")
-    if len(scored) > 1 and scored[1][0] == best_key:
-        raise InputError(f"{path}: several equally plausible cine series ({found}); give one series folder")
-    return best
+    if len(scored) == 1:
+        raise InputError(f"{path}: not a consistent cine series: {scored[0][2]}")
+    raise InputError(f"{path}: no consistent cine series among {len(scored)} found ({found})")
 
 
 def _assemble(s: _Series, source: str) -> Cine:

@@ -48,6 +48,7 @@ def read_image(
     modality: Optional[str] = None,
     view: Optional[str] = None,
     spacing: Optional[Sequence[float]] = None,
+    series: Optional[Union[str, int]] = None,
 ) -> Cine:
     """Read a cine from any supported format.
 
@@ -57,6 +58,8 @@ def read_image(
         view: 'SAX', 'A4C', 'A2C', ... to override what the file says.
         spacing: pixel spacing (mm) for formats without one (AVI/MP4, ultrasound DICOM without
             a region calibration).
+        series: a DICOM folder's series to read: its index in ``cardiacmotion info`` or its
+            SeriesInstanceUID (a folder with several cine series is refused without it).
     Raises:
         InputError: missing file, unknown or corrupt format, inconsistent geometry.
     """
@@ -80,6 +83,10 @@ def read_image(
     kwargs = {}
     if fmt in ("video", "dicom-dir", "dicom-file"):
         kwargs["spacing"] = spacing  # ultrasound DICOM without a region calibration needs it too
+    if series is not None and str(series) != "":
+        if fmt not in ("dicom-dir", "dicom-file"):
+            raise InputError(f"--series chooses among the series of a DICOM folder; {path} is a {fmt} file")
+        kwargs["series"] = series
     cine = reader(p, **kwargs)
     if modality:
         cine.modality = modality.upper()

@@ -196,3 +196,105 @@ def match_landmarks(
             )
         out[n] = pts[n]
     return out
+
+
+#: Slicer segment names (lower case, words) -> MR label; the first matching rule wins.
+_SEGMENT_NAME_RULES = (
+    (("myocard",), 2),
+    (("right", "rv"), 1),
+    (("cavity", "blood", "lv", "left"), 3),
+)
+
+
+def _segment_label(name: str) -> Optional[int]:
+    low = name.lower()
+    for keys, value in _SEGMENT_NAME_RULES:
+        if any(k in low.replace("_", " ").split() or (len(k) > 3 and k in low) for k in keys):
+            return value
+    return None
+
+
+def read_seg_nrrd(path: PathLike, modality: str = "MR") -> Cine:
+    """A Slicer segmentation file (``.seg.nrrd``) as a label map in the project's convention.
+
+    Segments are mapped by name ("LV cavity"/"LV blood pool"/"left ventricle" -> 3, "myocardium"
+    -> 2, "RV"/"right ventricle" -> 1; echo: cavity 1, myocardium 2, atrium 3), through their
+    ``SegmentN_LabelValue`` and ``SegmentN_Layer``; a segment with another name is an error.
+    """
+    import nrrd
+
+    from cardiacmotion.cine import lps_to_ras_matrix
+
+    try:
+        data, header = nrrd.read(str(path))
+    except Exception as exc:  # noqa: BLE001 - pynrrd raises several types on damaged files
+        raise InputError(f"cannot read the segmentation {path} ({type(exc).__name__}: {exc})") from exc
+    data = np.asarray(data)
+    dirs = np.asarray(header.get("space directions"), dtype=object)
+    rows = [r for r in dirs if r is not None and not (isinstance(r, float) and np.isnan(r))
+            and not (isinstance(r, np.ndarray) and np.isnan(r.astype(float)).all())]
+    m = np.asarray(rows, dtype=np.float64)
+    if m.shape != (3, 3):
+        raise InputError(f"{path}: expected a 3D segmentation (space directions {m.shape})")
+    layered = data.ndim == 4  # (layers, i, j, k): overlapping segments
+    vol = data if layered else data[None]
+    names = {}
+    for key, value in header.items():
+        if key.startswith("Segment") and key.endswith("_Name"):
+            names[key[len("Segment"):-len("_Name")]] = str(value)
+    out = np.zeros(vol.shape[1:], np.uint8)
+    echo = {3: 1, 2: 2, 1: 3}  # MR name rule -> CAMUS label (RV rule stands for the atrium there)
+    for idx, name in sorted(names.items()):
+        value = _segment_label(name)
+        if value is None:
+            raise InputError(f"{path}: segment {name!r} is not LV cavity, myocardium or RV (rename it in Slicer)")
+        if modality == "US":
+            value = echo[value]
+        layer = int(header.get(f"Segment{idx}_Layer", 0) or 0)
+        lv = int(header.get(f"Segment{idx}_LabelValue", int(idx) + 1) or 1)
+        out[vol[layer] == lv] = value
+    if not names:
+        raise InputError(f"{path}: no segments in this .seg.nrrd")
+    ijk_to_lps = np.eye(4)
+    ijk_to_lps[:3, :3] = m.T  # each row of space directions is one axis
+    ijk_to_lps[:3, 3] = np.asarray(header.get("space origin", [0, 0, 0]), float)
+    space = str(header.get("space", "left-posterior-superior")).lower()
+    ijk_to_ras = lps_to_ras_matrix(ijk_to_lps) if "left" in space or space == "lps" else ijk_to_lps
+    arr = np.transpose(out, (2, 1, 0))[None]  # (i, j, k) -> [t, k, j, i]
+    return Cine(arr, ijk_to_ras, [0.0], modality=modality)
+
+
+def load_seed_file(path: PathLike, image: Cine, seed_phase: Optional[int] = None,
+                   seed_slice: Optional[int] = None) -> SeedSet:
+    """:func:`load_seed` plus a Slicer ``.seg.nrrd`` and ``seed_slice``.
+
+    ``seed_slice``: only that slice of the seed counts; a 2D seed file (rows x columns of the
+    image, one slice) is placed on it whatever its geometry says.
+    """
+    p = Path(path)
+    if p.name.lower().endswith(".seg.nrrd"):
+        seeds = seed_from_cine(read_seg_nrrd(p, image.modality), image, seed_phase, name=path)
+    elif seed_slice is not None and image.slices > 1:
+        seed = _read_seed_file(p, image)
+        if seed.slices == 1 and seed.phases == 1 and seed.array.shape[2:] == image.array.shape[2:]:
+            arr = _check_labels(np.asarray(seed.array), image, path)
+            phase = 0 if seed_phase is None else int(seed_phase)
+            if not 0 <= seed_slice < image.slices or not 0 <= phase < image.phases:
+                raise InputError(f"--seed-slice {seed_slice} / phase {phase} is outside the image")
+            labels = np.zeros(image.array.shape, np.uint8)
+            labels[phase, seed_slice] = arr[0, 0]
+            seeded = labels.reshape(image.phases, image.slices, -1).any(axis=2)
+            return SeedSet(labels=labels, seeded=seeded)
+        seeds = seed_from_cine(seed, image, seed_phase, name=path)
+    else:
+        seeds = load_seed(p, image, seed_phase)
+    if seed_slice is not None:
+        if not 0 <= seed_slice < image.slices:
+            raise InputError(f"--seed-slice {seed_slice} is outside the image's {image.slices} slices")
+        keep = np.zeros(image.slices, bool)
+        keep[seed_slice] = True
+        seeds.labels[:, ~keep] = 0
+        seeds.seeded[:, ~keep] = False
+        if not seeds.seeded.any():
+            raise InputError(f"{path}: the seed has no label on slice {seed_slice}")
+    return seeds

@@ -66,7 +66,38 @@ def _dp_path(cost: np.ndarray, max_jump: int) -> np.ndarray:
 
 
 def mr_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], phase: int = 0) -> SeedSet:
-    """ED seed (LV cavity, myocardium, RV) on the landmark slice of a short-axis cine."""
+    """ED seed (LV cavity, myocardium, RV) on the landmark slice of a short-axis cine.
+
+    The LV pool is grown from the LV centre and the wall followed outward along rays (the same
+    builder as the automatic start, :func:`~cardiacmotion.propagation.autostart.build_seed_slice`);
+    the RV is looked for between the two insertions. When that builder finds no pool at the
+    centre, the edge search along rays (:func:`mr_seed_from_landmarks_edges`) is used.
+    """
+    from cardiacmotion.propagation.autostart import _norm, build_seed_slice
+
+    p = _points_ijk(points, MR_LANDMARKS, image)
+    T, K, J, I = image.array.shape
+    k = int(round(p["LV center"][2]))
+    sp = float(np.mean(image.spacing[:2]))
+    c = p["LV center"][:2]
+    ant, inf = p["RV anterior insertion"][:2], p["RV inferior insertion"][:2]
+    if np.linalg.norm(ant - c) * sp < 5 or np.linalg.norm(inf - c) * sp < 5:
+        raise InputError("the RV insertion points are too close to the LV centre")
+    img = _norm(np.asarray(image.array, np.float32))[phase, k]
+    mid = (ant - c) / np.linalg.norm(ant - c) + (inf - c) / np.linalg.norm(inf - c)
+    try:
+        lab, _facts = build_seed_slice(img, c, sp, mid / max(np.linalg.norm(mid), 1e-6), insertions=(ant, inf))
+    except InputError:
+        return mr_seed_from_landmarks_edges(image, points, phase)
+    labels = np.zeros((T, K, J, I), np.uint8)
+    labels[phase, k] = lab
+    seeded = np.zeros((T, K), bool)
+    seeded[phase, k] = True
+    return SeedSet(labels=labels, seeded=seeded)
+
+
+def mr_seed_from_landmarks_edges(image: Cine, points: Mapping[str, np.ndarray], phase: int = 0) -> SeedSet:
+    """ED seed on the landmark slice from edge paths along rays (the first landmark start)."""
     p = _points_ijk(points, MR_LANDMARKS, image)
     T, K, J, I = image.array.shape
     k = int(round(p["LV center"][2]))

@@ -84,7 +84,8 @@ def segment_cine(
 
     Args:
         image: cine MR stack or echo video (``[T, K, J, I]``).
-        seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed.
+        seeds: seed labels on the image grid; when ``None``, ``landmarks`` build the ED seed, and
+            without landmarks either the automatic start builds both (short-axis MR).
         landmarks: ``{name: RAS}`` (MR: RV insertions + LV centre; echo: apex + annulus).
         method: 'auto' (memory when the weights load, else registration with a ``message``),
             'memory', 'registration' or 'fusion' (both, fused by shape averaging: the most
@@ -92,7 +93,8 @@ def segment_cine(
         device: 'auto', 'cpu' or 'cuda'.
         progress: ``(fraction, message)`` callback.
         weights: checkpoint for the memory method (default: the bundled one).
-        seed_phase: phase of the landmark seed (default 0, the usual ED of a triggered cine).
+        seed_phase: phase of the landmark / automatic seed (default: the ED estimate of
+            :func:`~cardiacmotion.propagation.autostart.estimate_ed_es`).
         batch_phases: through-stack pass for all phases in one batch (False: frame by frame, for benchmarks).
 
     Returns:
@@ -107,12 +109,26 @@ def segment_cine(
     t_start = time.perf_counter()
     if seeds is None:
         if landmarks is None:
-            raise InputError("give a seed (--seed) or three landmarks (--landmarks)")
-        from cardiacmotion.propagation.landmarks_init import seed_from_landmarks
+            # automatic start: find the LV, its ED phase, seed and landmarks (short-axis MR)
+            from cardiacmotion.propagation.autostart import auto_seed
 
-        progress(0.0, "building the seed from the landmarks")
-        seeds = seed_from_landmarks(image, landmarks, seed_phase)
-        info["seed"] = "landmarks"
+            progress(0.0, "finding the LV (automatic start)")
+            seeds, auto_landmarks, report = auto_seed(image, seed_phase)
+            info["seed"] = "auto"
+            info["auto_start"] = report
+            info["landmarks"] = {k: [float(x) for x in v] for k, v in auto_landmarks.items()}
+            info["seed_phase"] = report["seed_phase"]
+        else:
+            from cardiacmotion.propagation.landmarks_init import seed_from_landmarks
+
+            if seed_phase is None and image.modality == "MR" and image.slices > 1:
+                from cardiacmotion.propagation.autostart import estimate_ed_es
+
+                seed_phase = int(estimate_ed_es(image)["ed_phase"])
+            progress(0.0, "building the seed from the landmarks")
+            seeds = seed_from_landmarks(image, landmarks, seed_phase)
+            info["seed"] = "landmarks"
+            info["seed_phase"] = 0 if seed_phase is None else int(seed_phase)
     else:
         info["seed"] = "mask"
     if method == "fusion":
