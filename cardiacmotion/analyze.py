@@ -64,6 +64,7 @@ def analyze(
     seed_phase: Optional[int] = None,
     ed_phase: Optional[int] = None,
     es_phase: Optional[int] = None,
+    segmentation: Optional[tuple] = None,
 ) -> dict:
     """Segment, measure, score and export one cine into ``outdir``.
 
@@ -84,6 +85,8 @@ def analyze(
         renders: write offscreen slice/bullseye snapshots when OpenGL is available.
         seed_phase: phase of a landmark / automatic seed (default: the ED estimate).
         ed_phase, es_phase: override the volume curve's ED/ES for function and scoring.
+        segmentation: ``(seg Cine, info)`` computed already (studies batched on a GPU by
+            ``cardiacmotion batch --batch-studies``); the propagation is then skipped.
 
     Returns:
         The summary written to ``summary.json``: file names, function values, MSI, timings, notes,
@@ -103,8 +106,9 @@ def analyze(
     with atomic_output(outdir) as tmp:
         tmp.mkdir()
         t0 = time.perf_counter()
-        seg, info = segment_cine(image, seeds=seeds, landmarks=landmarks, method=method, device=device,
-                                 progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase)
+        seg, info = segmentation if segmentation is not None else segment_cine(
+            image, seeds=seeds, landmarks=landmarks, method=method, device=device,
+            progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase)
         summary["seconds"]["segment"] = round(time.perf_counter() - t0, 2)
         summary["segmentation"] = {k: v for k, v in info.items() if isinstance(v, (str, int, float, list, bool, dict))}
         write_image(seg, tmp / "segmentation.nii.gz")

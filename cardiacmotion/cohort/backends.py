@@ -2,7 +2,7 @@
 scheduler, or (without Dask) a local process pool. Each backend yields finished rows as they
 come, in completion order.
 
-Dask runs one task per study. A worker that dies (killed, out of memory, node lost) has its
+Dask runs one task per study (per group of studies with ``--batch-studies``). A worker that dies (killed, out of memory, node lost) has its
 task rescheduled by the scheduler on another worker, up to ``distributed.scheduler.allowed-failures``
 times (default 3); after that the study's row says so. Remote workers must see the input and
 output folders at the same paths (a shared filesystem, as on any SLURM or Kubernetes cluster
@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from cardiacmotion.errors import NotAvailableError
 
-#: ``(study dict, outdir, options)`` of one job.
-Job = tuple[Mapping[str, Any], str, Mapping[str, Any]]
+#: ``(study dicts, outdir, options)`` of one job: one study, or a group batched together.
+Job = tuple[Sequence[Mapping[str, Any]], str, Mapping[str, Any]]
 
 
 def dask_available() -> bool:
@@ -36,10 +36,10 @@ def _lost_row(study: Mapping[str, Any], reason: str) -> dict:
 
 def run_serial(jobs: Sequence[Job]) -> Iterator[dict]:
     """One study after the other in this process."""
-    from cardiacmotion.cohort.study_run import run_study
+    from cardiacmotion.cohort.group_run import run_group
 
-    for study, outdir, options in jobs:
-        yield run_study(study, outdir, options, None)
+    for studies, outdir, options in jobs:
+        yield from run_group(studies, outdir, options)
 
 
 def run_pool(jobs: Sequence[Job], workers: int, threads: int) -> Iterator[dict]:
@@ -47,17 +47,18 @@ def run_pool(jobs: Sequence[Job], workers: int, threads: int) -> Iterator[dict]:
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    from cardiacmotion.cohort.study_run import run_study
+    from cardiacmotion.cohort.group_run import run_group
     from cardiacmotion.cohort.threads import limit_threads
 
     ctx = mp.get_context("spawn")  # a fresh interpreter: no inherited torch thread pools
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=limit_threads, initargs=(threads,)) as pool:
-        futures = {pool.submit(run_study, s, o, opts, None): s for s, o, opts in jobs}
+        futures = {pool.submit(run_group, s, o, opts): s for s, o, opts in jobs}
         for fut in cf.as_completed(futures):
             try:
-                yield fut.result()
+                yield from fut.result()
             except cf.process.BrokenProcessPool:
-                yield _lost_row(futures[fut], "the worker process died (killed or out of memory)")
+                for study in futures[fut]:
+                    yield _lost_row(study, "the worker process died (killed or out of memory)")
 
 
 def local_cluster(workers: int, threads: int):
@@ -82,7 +83,7 @@ def run_dask(jobs: Sequence[Job], scheduler: Optional[str] = None, workers: int 
     from distributed import Client, as_completed
     from distributed.client import FutureCancelledError
 
-    from cardiacmotion.cohort.study_run import run_study
+    from cardiacmotion.cohort.group_run import run_group
 
     cluster = None
     try:
@@ -102,23 +103,23 @@ def run_dask(jobs: Sequence[Job], scheduler: Optional[str] = None, workers: int 
             on_client(client)
         # remote workers were started elsewhere: they get the thread limit with the task
         futures = {}
-        for study, outdir, options in jobs:
+        for studies, outdir, options in jobs:
             opts = dict(options)
             opts.setdefault("threads", threads)
-            fut = client.submit(run_study, study, outdir, opts, None, pure=False, retries=1,
-                                key=f"cardiacmotion-study-{study['id']}")
-            futures[fut] = study
+            fut = client.submit(run_group, list(studies), outdir, opts, pure=False, retries=1,
+                                key=f"cardiacmotion-study-{studies[0]['id']}" + (f"+{len(studies) - 1}" if len(studies) > 1 else ""))
+            futures[fut] = studies
         for fut in as_completed(list(futures)):
-            study = futures[fut]
             try:
-                yield fut.result()
+                yield from fut.result()
             except (FutureCancelledError, Exception) as exc:  # noqa: BLE001 - KilledWorker and friends
                 name = type(exc).__name__
                 if name == "KilledWorker":
                     reason = "the study's worker died on every try (killed or out of memory)"
                 else:
                     reason = f"the task failed on the cluster: {name}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                yield _lost_row(study, reason)
+                for study in futures[fut]:
+                    yield _lost_row(study, reason)
     finally:
         client.close()
         if cluster is not None:

@@ -77,7 +77,8 @@ def run_cohort(
     Args:
         studies: the cohort.
         outdir: the cohort output folder (created); per-study results go to ``studies/<id>``.
-        options: ``method``, ``score_method``, ``device``, ``scene`` (and ``threads``).
+        options: ``method``, ``score_method``, ``device``, ``scene`` (and ``threads``;
+            ``batch_studies``: studies propagated in one batch per task, for a GPU).
         workers: local worker processes (>1: a Dask ``LocalCluster`` when Dask is installed,
             else a process pool); each gets ``cores // workers`` threads.
         scheduler: a Dask scheduler address (``tcp://host:8786``) or scheduler JSON file.
@@ -108,8 +109,10 @@ def run_cohort(
         else:
             # attempts count the tries of this run
             (out / ATTEMPTS_DIR / f"{study.id}.log").unlink(missing_ok=True)
-            todo.append((study.to_dict(), str(out), opts))
+            todo.append(study.to_dict())
 
+    size = max(1, int(options.get("batch_studies") or 1))
+    todo = [(todo[i:i + size], str(out), opts) for i in range(0, len(todo), size)]
     if todo:
         if result.backend == "serial":
             stream = run_serial(todo)

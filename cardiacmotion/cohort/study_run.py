@@ -136,7 +136,8 @@ def _row_from_outputs(row: dict, folder: Path, summary: dict) -> None:
     row["qc_flags"] = "; ".join(dict.fromkeys(str(f) for f in flags))
 
 
-def run_study(study: Mapping[str, Any], outdir: str, options: Mapping[str, Any], key: str) -> dict:
+def run_study(study: Mapping[str, Any], outdir: str, options: Mapping[str, Any], key: Optional[str],
+              prepared: Optional[tuple] = None) -> dict:
     """Analyze one study into ``outdir/studies/<id>`` and return (and save) its table row.
 
     Args:
@@ -145,6 +146,8 @@ def run_study(study: Mapping[str, Any], outdir: str, options: Mapping[str, Any],
         options: run options (method, score_method, device, scene, threads).
         key: the study's resume key (inputs + options + version); None: computed here, where the
             files are read anyway (the driver hashes only the studies it may skip).
+        prepared: ``(image, seeds, landmarks, seed_phase, notes, (seg, info))`` when the inputs were
+            read and the segmentation computed already (studies batched together).
     """
     from cardiacmotion.cohort.threads import limit_threads
     from cardiacmotion.io.atomic import atomic_output
@@ -167,9 +170,15 @@ def run_study(study: Mapping[str, Any], outdir: str, options: Mapping[str, Any],
     try:
         from cardiacmotion.analyze import analyze
 
-        image, seeds, landmarks, seed_phase, start_notes = _load_inputs(study)
+        if prepared is None:
+            image, seeds, landmarks, seed_phase, start_notes = _load_inputs(study)
+            segmentation = None
+        else:
+            image, seeds, landmarks, seed_phase, start_notes, segmentation = prepared
         row.update(modality=image.modality, phases=image.phases, slices=image.slices)
         kwargs, notes = _analyze_kwargs(study, options, seed_phase)
+        if segmentation is not None:
+            kwargs["segmentation"] = segmentation
         notes = list(start_notes) + notes
         folder = out / STUDIES_DIR / study["id"]
         folder.parent.mkdir(parents=True, exist_ok=True)
