@@ -15,12 +15,16 @@ from cardiacmotion.propagation.segment import segment_cine
 pytestmark = pytest.mark.skipif(get_method("memory") is None, reason="the memory method is not installed")
 
 
-def _seeded(pc, extra_phase=None):
+def _seeded(pc, extra_phase=None, extra_slice=False):
     seed = pc.seed.array[0]
     labels = np.zeros(pc.image.array.shape, np.uint8)
     labels[pc.seed_phase] = seed
     seeded = np.zeros(pc.image.array.shape[:2], bool)
     seeded[pc.seed_phase] = seed.reshape(seed.shape[0], -1).any(axis=1)
+    if extra_slice:  # a second drawn slice in the seed phase: kept as drawn inside the shared batch
+        k = int(np.where(seeded[pc.seed_phase])[0][0]) + 1
+        labels[pc.seed_phase, k] = pc.labels.array[pc.seed_phase, k]
+        seeded[pc.seed_phase, k] = True
     if extra_phase is not None:  # a corrected phase from the truth: this study must run alone
         labels[extra_phase] = np.where(seeded[pc.seed_phase][:, None, None], pc.labels.array[extra_phase], 0)
         seeded[extra_phase] = seeded[pc.seed_phase]
@@ -42,7 +46,7 @@ def _check(cases, segs):
 
 def test_mr_studies_of_different_sizes_batched_equal_alone():
     torch.set_num_threads(1)
-    cases = [_seeded(make_mr_case(0, phases=6, slices=5, grid=64, pixel_mm=2.8)),
+    cases = [_seeded(make_mr_case(0, phases=6, slices=5, grid=64, pixel_mm=2.8), extra_slice=True),
              _seeded(make_mr_case(1, phases=7, slices=6, grid=80, pixel_mm=2.5)),
              _seeded(make_mr_case(2, phases=5, slices=4, grid=64, pixel_mm=2.8), extra_phase=2)]
     segs, info = segment_many(cases, method="memory", device="cpu", max_batch_frames=13)

@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from cardiacmotion.cine import Cine
 from cardiacmotion.errors import InputError
@@ -112,6 +113,7 @@ def _time_pass(plans: list[_Plan], make_propagator: PropagatorFactory, memory_fr
                 sessions.append((p, direction, n))
     if not sessions:
         return
+    pending: list = []
     prop = _make(make_propagator, plans[0].labels, memory_frames)
     _set_context(prop, "time")
     prop.init(torch.cat([p.work[p.t0, p.k0][None] for p, _, _ in sessions]),
@@ -122,9 +124,10 @@ def _time_pass(plans: list[_Plan], make_propagator: PropagatorFactory, memory_fr
         probs = prop.restrict(prop.step(x))
         for j, ((p, _, n), t) in enumerate(zip(sessions, ts)):
             if s <= n:
-                p.out[t, p.k0] = p.grid.labels_back(probs[j:j + 1])[0]
+                pending.append((p, t, p.k0, _labels_on_device(p.grid, probs[j:j + 1])[0]))
         prop.add_memory(x, probs.argmax(dim=1), permanent=False)
     del prop
+    _flush(pending)
 
 
 def _stack_side(plans: list[_Plan], make_propagator: PropagatorFactory, side: str, frames: int) -> None:
@@ -136,6 +139,7 @@ def _stack_side(plans: list[_Plan], make_propagator: PropagatorFactory, side: st
             steps.append((p, ks))
     if not steps:
         return
+    pending: list = []
     prop = _make(make_propagator, plans[0].labels, frames)
     _set_context(prop, side)
     prop.init(torch.cat([p.work[:, p.k0] for p, _ in steps]),
@@ -147,16 +151,43 @@ def _stack_side(plans: list[_Plan], make_propagator: PropagatorFactory, side: st
         probs = prop.restrict(prop.step(x))
         masks, user_all = [], []
         for (p, ks), k, part in zip(steps, kk, torch.split(probs, sizes)):
-            pred = p.grid.labels_back(part)
+            pred = _labels_on_device(p.grid, part)
             real = s < len(ks)
             user = p.seeded[:, k] if real else np.zeros(p.T, bool)
             if real:
-                pred[user] = p.out[:, k][user]
-                p.out[:, k] = pred
-            masks.append(p.grid.masks(pred))
+                if user.any():  # user-seeded frames stay as drawn (p.out holds the seed there)
+                    keep = torch.from_numpy(user).to(pred.device)
+                    pred = torch.where(keep[:, None, None], torch.from_numpy(p.out[:, k]).to(pred.device), pred)
+                pending.append((p, None, k, pred))
+            masks.append(_masks_on_device(p.grid, pred))
             user_all.append(user)
         _add_memory(prop, x, torch.cat(masks), torch.from_numpy(np.concatenate(user_all)))
     del prop
+    _flush(pending)
+
+
+def _labels_on_device(grid: _Grid, probs: torch.Tensor) -> torch.Tensor:
+    """:meth:`_Grid.labels_back` without the copy to the host (no device sync inside the loop)."""
+    if grid.size != grid.crop.shape:
+        probs = F.interpolate(probs.float(), size=grid.crop.shape, mode="bilinear", align_corners=False)
+    return probs.argmax(dim=1).to(torch.uint8)
+
+
+def _masks_on_device(grid: _Grid, labels: torch.Tensor) -> torch.Tensor:
+    """:meth:`_Grid.masks` of a label crop already on the device."""
+    t = labels.long()
+    if grid.size != grid.crop.shape:
+        t = F.interpolate(t[:, None].float(), size=grid.size, mode="nearest")[:, 0].long()
+    return t
+
+
+def _flush(pending: list) -> None:
+    """Copy the predictions of a pass to the host labels (one sync per pass, not per step)."""
+    for p, t, k, pred in pending:
+        if t is None:
+            p.out[:, k] = pred.cpu().numpy()
+        else:
+            p.out[t, k] = pred.cpu().numpy()
 
 
 def _full(p: _Plan) -> np.ndarray:
