@@ -45,3 +45,21 @@ def test_batch_bad_input_is_one_line_exit_2(tmp_path, capsys):
     (tmp_path / "m.csv").write_text("id,seed\na,b\n")
     assert main(["batch", str(tmp_path / "m.csv"), "-o", str(tmp_path / "o")]) == 2
     assert main(["batch", str(tmp_path / "m.csv"), "-o", str(tmp_path / "o"), "--workers", "0"]) == 2
+
+
+def test_process_pool_fallback_runs_studies_in_other_processes(tmp_path):
+    """Without Dask, --workers N uses a spawned process pool; rows come back the same way."""
+    import os
+
+    from cardiacmotion.cohort.backends import run_pool
+    from cardiacmotion.cohort.studies import load_studies
+
+    studies = tmp_path / "studies"
+    write_cases(studies, 1)
+    # only the corrupt study: it fails at once, in the worker
+    jobs = [([s.to_dict()], str(tmp_path / "out"), {"method": "registration", "threads": 1})
+            for s in load_studies(studies) if s.id == "corrupt"]
+    (tmp_path / "out").mkdir()
+    (row,) = list(run_pool(jobs, workers=1, threads=1))
+    assert row["id"] == "corrupt" and row["status"] == "failed" and "cannot read" in row["reason"]
+    assert not row["worker"].endswith(f":{os.getpid()}")
