@@ -2,7 +2,8 @@
 
 Runs what ``analyze`` runs on every study of a cohort (a folder of studies or a CSV/JSON
 manifest), one output folder per study, and writes the cohort table and a summary figure.
-Exit 0 when every study finished, 1 when some failed (their rows say why), 2 on bad input.
+Exit 0 when every study finished (ok, or partial: a later step such as scoring skipped, as
+``analyze`` exit 5), 1 when some failed (their rows say why), 2 on bad input.
 """
 from __future__ import annotations
 
@@ -75,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
                "scene": bool(args.scene), "threads": args.threads, "batch_studies": args.batch_studies}
     result = run_cohort(studies, args.output, options, workers=args.workers, scheduler=args.scheduler,
                         on_study=_StudyProgress(args.progress))
-    ok = len(result.rows) - result.failed
-    say(args, f"{args.output}: {len(result.rows)} studies, {ok} ok, {result.failed} failed, "
+    partial = sum(1 for r in result.rows if r.get("status") == "partial")
+    ok = len(result.rows) - result.failed - partial
+    say(args, f"{args.output}: {len(result.rows)} studies, {ok} ok, {partial} partial, {result.failed} failed, "
         f"{result.skipped} skipped as finished, {result.seconds:.1f} s ({result.backend})")
     for row in result.rows:
         if row.get("status") not in ("ok", "partial"):
