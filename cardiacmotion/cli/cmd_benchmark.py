@@ -1,7 +1,9 @@
-"""cardiacmotion benchmark [--cases N] [--methods ...] [--json OUT]
+"""cardiacmotion benchmark [--cases N] [--methods ...] [--json OUT] [--under-load N]
 
 Runs every method on the same synthetic cases in one process and reports frames per second,
-total seconds, peak memory and the ratios to the first method.
+total seconds, peak memory and the ratios to the first method. ``--under-load N`` then starts N
+CPU-bound competing processes itself, runs every method again and reports, per method, the time
+under load divided by the idle time (the thread policy aims at <= 2 for one or two competitors).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", nargs="+", default=None, help="methods to compare (default: all available)")
     p.add_argument("--json", dest="json_out", help="write the results as JSON")
     p.add_argument("--weights", default=None, help="checkpoint for the memory method (default: the bundled one)")
+    p.add_argument("--under-load", type=int, default=0, metavar="N",
+                   help="also run every method with N competing CPU-bound processes and report the slowdown")
     p.add_argument("--frame-by-frame", action="store_true",
                    help="also run each method with the through-stack pass one phase at a time (the batching's gain)")
     p.add_argument("--studies", type=int, nargs="+", metavar="N",
@@ -63,6 +67,36 @@ def _one(method: str, cases, device, weights=None, batch_phases: bool = True) ->
     return row
 
 
+_BUSY = "import signal, sys; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\nwhile True:\n    pass\n"
+
+
+def _under_load(n: int, methods, cases, device, weights, idle_rows) -> list[dict]:
+    """Every method again with ``n`` busy competitors (started and stopped here): time ratios to idle."""
+    import subprocess
+    import sys
+
+    from cardiacmotion.threads import apply_thread_policy
+
+    procs = [subprocess.Popen([sys.executable, "-c", _BUSY]) for _ in range(n)]
+    try:
+        time.sleep(0.5)  # let them be scheduled (and counted as runnable by the policy)
+        threads = apply_thread_policy()
+        rows = [_one(m, cases, device, weights) for m in methods]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    out = []
+    for idle, loaded in zip(idle_rows, rows):
+        out.append({"method": idle["method"], "competitors": n, "threads": threads, "idle_seconds": idle["seconds"],
+                    "loaded_seconds": loaded["seconds"], "slowdown": round(loaded["seconds"] / max(idle["seconds"], 1e-9), 3)})
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from cardiacmotion.device import resolve_device
     from cardiacmotion.propagation.evaluate import case
@@ -71,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.cases < 1:
         raise InputError("--cases must be at least 1")
+    if args.under_load < 0 or args.under_load > 64:
+        raise InputError("--under-load must be between 0 and 64")
     if args.studies:
         return _run_studies(args)
     methods = args.methods or available_methods()
@@ -90,11 +126,17 @@ def run(args: argparse.Namespace) -> int:
     rows = [_one(m, cases, device, args.weights) for m in methods]
     if args.frame_by_frame:
         rows += [_one(m, cases, device, args.weights, batch_phases=False) for m in methods]
+    loaded = _under_load(args.under_load, methods, cases, device, args.weights, rows[:len(methods)]) if args.under_load > 0 else []
     base = rows[0]
     for r in rows:
         r["speed_ratio_vs_" + base["method"]] = round(r["frames_per_second"] / max(base["frames_per_second"], 1e-9), 3)
         r["memory_ratio_vs_" + base["method"]] = round(r["peak_python_mb"] / max(base["peak_python_mb"], 1e-9), 3)
-    result = {"device": str(device), "cases": args.cases, "source": source, "results": rows}
+    from cardiacmotion.threads import current_threads
+
+    result = {"device": str(device), "cases": args.cases, "source": source, "results": rows,
+              "threads": current_threads()}
+    if loaded:
+        result["under_load"] = loaded
     if args.json_out:
         write_json(result, args.json_out)
     for r in rows:
@@ -103,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
         if "peak_cuda_mb" in r:
             line += f", {r['peak_cuda_mb']:.1f} MB CUDA"
         print(line)
+    for r in loaded:
+        print(f"{r['method']:>12}: x{r['slowdown']:.2f} with {r['competitors']} competing processes "
+              f"({r['idle_seconds']:.2f} s idle -> {r['loaded_seconds']:.2f} s, {r['threads']} thread(s))")
     if len(rows) > 1:
         for r in rows[1:]:
             say(args, f"{r['method']} / {base['method']}: speed x{r['speed_ratio_vs_' + base['method']]}, "

@@ -96,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
         print("    " + " ".join(f"{v:10.4f}" for v in row))
     ft = cine.frame_times_ms
     print(f"  frame times (ms): {ft[0]:.1f} .. {ft[-1]:.1f} ({len(ft)} frames)")
+    numbers = meta.get("instance_numbers")
+    if numbers and len(numbers) > 1:
+        # the engine orders slices along the slice normal, which may run against the DICOM numbering
+        first, last = numbers[0], numbers[-1]
+        print(f"  slice order: slice 0 = DICOM images {min(first)}-{max(first)}, slice {len(numbers) - 1} = "
+              f"DICOM images {min(last)}-{max(last)}")
     if phases.get("ed_phase") is not None:
         print(f"  ED phase: {phases['ed_phase']} ({phases['ed_source']})")
     else:

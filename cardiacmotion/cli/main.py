@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from cardiacmotion.threads import apply_thread_policy
+
+    apply_thread_policy()  # before any library starts its thread pool
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

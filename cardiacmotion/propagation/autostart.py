@@ -357,13 +357,13 @@ def _refine_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r_endo: np.n
     """Move the endocardium out to where the blurred edge is a quarter of the way from wall to blood.
 
     The conservative pool threshold stops inside the partial-volume edge that experts include;
-    each ray is followed outward (at most 5 mm) while it stays above the lower level, which the
+    each ray is followed outward (at most 8 mm) while it stays above the lower level, which the
     dark wall never reaches, so the cavity cannot leak into the RV.
     """
     from cardiacmotion.propagation.topology import lowpass
 
     step = 0.5
-    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r_endo.max() + 8.0 / sp), step)
+    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r_endo.max() + 12.0 / sp), step)
     band = []
     for a in range(_N_ANG):
         b0, b1 = int((r_endo[a] + 2.0 / sp) / step), int((r_endo[a] + 5.0 / sp) / step) + 1
@@ -373,7 +373,7 @@ def _refine_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r_endo: np.n
     out = r_endo.copy()
     for a in range(_N_ANG):
         b0 = int(r_endo[a] / step)
-        b1 = min(prof.shape[1], int((r_endo[a] + 5.0 / sp) / step) + 1)
+        b1 = min(prof.shape[1], int((r_endo[a] + 8.0 / sp) / step) + 1)
         below = np.flatnonzero(prof[a, b0:b1] < low)
         out[a] = radii[b0 + below[0]] if below.size else r_endo[a]
     return np.maximum(lowpass(out, 6), r_endo)

@@ -104,8 +104,12 @@ def segment_cine(
     """
     from cardiacmotion.device import resolve_device
 
+    from cardiacmotion.threads import apply_thread_policy
+
     dev = resolve_device(device)
     info: dict = {"device": str(dev)}
+    if dev.type == "cpu":
+        info["threads"] = apply_thread_policy()  # follow the machine's load (Slicer shares the CPU)
     t_start = time.perf_counter()
     if seeds is None:
         if landmarks is None:

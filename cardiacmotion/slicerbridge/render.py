@@ -143,6 +143,35 @@ def _slice_logic(scene, layout_name: str):
     return slice_node, logic
 
 
+def align_to_volume_slices(slice_node, volume_node) -> bool:
+    """Turn the view into the plane of the volume's own slices (its k planes) when it is not there.
+
+    ``RotateToVolumePlane`` picks the volume axis nearest to the view's preset orientation; for an
+    oblique short-axis stack that can be an in-plane axis, and the view then cuts across the stack
+    (a squashed long-axis cut). Here the view normal is set to the slice normal and the view's
+    horizontal axis to the image rows, so the snapshot shows the short-axis slice as acquired.
+    Returns True when the view was turned.
+    """
+    import vtk
+
+    m = vtk.vtkMatrix4x4()
+    volume_node.GetIJKToRASDirectionMatrix(m)
+    cols = np.array([[m.GetElement(r, c) for c in range(3)] for r in range(3)])
+    normal = cols[:, 2] / np.linalg.norm(cols[:, 2])
+    view = slice_node.GetSliceToRAS()
+    view_normal = np.array([view.GetElement(r, 2) for r in range(3)])
+    if abs(float(view_normal @ normal)) > 0.999:
+        return False  # already the slice plane (axis-aligned stacks, most scanners)
+    # keep the view's sense of the normal so that left/right stays as Slicer would show it
+    if float(view_normal @ normal) < 0:
+        normal = -normal
+    transverse = cols[:, 0] / np.linalg.norm(cols[:, 0])
+    centre = [view.GetElement(r, 3) for r in range(3)]
+    slice_node.SetSliceToRASByNTP(*normal, *transverse, *centre, 0)
+    slice_node.UpdateMatrices()
+    return True
+
+
 def render_slice_view(
     volume_node,
     segmentation_node=None,
@@ -176,6 +205,7 @@ def render_slice_view(
     composite.SetForegroundVolumeID(None)
     composite.SetLabelVolumeID(None)
     slice_node.RotateToVolumePlane(volume_node)
+    align_to_volume_slices(slice_node, volume_node)
     logic.FitSliceToVolume(volume_node, width, height)
     dims = volume_node.GetImageData().GetDimensions()
     k = dims[2] // 2 if slice_index is None else int(slice_index)
