@@ -30,7 +30,7 @@ def test_batch_on_the_shared_studies_puts_ef_beside_the_experts(tmp_path, capsys
         r = rows[name]
         # no landmarks in the manifest: segmentation and function are written, the scoring is skipped and said so
         assert r["status"] == "partial" and "no landmarks" in r["reason"], r
-        assert r["phases"] == 20 and r["slices"] == 12
+        assert r["phases"] == 20 and r["slices"] >= 12
         # expert EF from the contour polygons: 26.2 and 25.5 %; measured: memory +4.5 and +2.8 points
         assert 20 < r["reference_ef"] < 32
         assert abs(r["lv_ef_pct"] - r["reference_ef"]) < 6.0, r
