@@ -75,6 +75,7 @@ def analyze(
     apical_limit=None,
     ed_phase: Optional[int] = None,
     es_phase: Optional[int] = None,
+    segmentation: Optional[tuple] = None,
 ) -> dict:
     """Segment, measure, score and export one cine into ``outdir``.
 
@@ -97,6 +98,8 @@ def analyze(
             (see :func:`~cardiacmotion.propagation.segment.segment_cine`).
         seed_phase: phase of a landmark / automatic seed (default: the ED estimate).
         ed_phase, es_phase: override the volume curve's ED/ES for function and scoring.
+        segmentation: ``(seg Cine, info)`` computed already (studies batched on a GPU by
+            ``cardiacmotion batch --batch-studies``); the propagation is then skipped.
 
     Returns:
         The summary written to ``summary.json``: file names, function values, MSI, timings, notes,
@@ -116,9 +119,19 @@ def analyze(
     with atomic_output(outdir) as tmp:
         tmp.mkdir()
         t0 = time.perf_counter()
-        seg, info = segment_cine(image, seeds=seeds, landmarks=landmarks, method=method, device=device,
-                                 progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase,
-                                 extent=extent, basal_limit=basal_limit, apical_limit=apical_limit)
+        seg, info = segmentation if segmentation is not None else segment_cine(
+            image, seeds=seeds, landmarks=landmarks, method=method, device=device,
+            progress=sub_progress(progress, 0.0, 0.7), seed_phase=seed_phase,
+            extent=extent, basal_limit=basal_limit, apical_limit=apical_limit)
+        if segmentation is not None and image.modality == "MR" and "extent" not in info and (
+                extent != "off" or basal_limit is not None or apical_limit is not None):
+            # a batched (precomputed) segmentation gets the same per-phase LV extent step as segment_cine's
+            from cardiacmotion.propagation.extent import lv_extent
+
+            arr, ext = lv_extent(image, np.asarray(seg.array), getattr(seeds, "seeded", None), mode=extent,
+                                 basal=basal_limit, apical=apical_limit)
+            seg, info = seg.with_array(arr.astype(np.uint8)), dict(info)
+            info["extent"] = {k: v for k, v in ext.items() if k != "ring_score"}
         summary["seconds"]["segment"] = round(time.perf_counter() - t0, 2)
         summary["segmentation"] = {k: v for k, v in info.items() if isinstance(v, (str, int, float, list, bool, dict))}
         write_image(seg, tmp / "segmentation.nii.gz")

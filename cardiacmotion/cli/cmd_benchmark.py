@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run every method with N competing CPU-bound processes and report the slowdown")
     p.add_argument("--frame-by-frame", action="store_true",
                    help="also run each method with the through-stack pass one phase at a time (the batching's gain)")
+    p.add_argument("--studies", type=int, nargs="+", metavar="N",
+                   help="frames/s of the memory method with N studies batched together, for each N (MR and echo)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -109,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.json_out, suffixes=(".json",), option="--json")
     if args.under_load < 0 or args.under_load > 64:
         raise InputError("--under-load must be between 0 and 64")
+    if args.studies:
+        return _run_studies(args)
     methods = args.methods or available_methods()
     # fusion runs memory and registration: there when memory is, and benchmarked only on request
     known = segment_methods()
@@ -152,4 +156,20 @@ def run(args: argparse.Namespace) -> int:
         for r in rows[1:]:
             say(args, f"{r['method']} / {base['method']}: speed x{r['speed_ratio_vs_' + base['method']]}, "
                 f"memory x{r['memory_ratio_vs_' + base['method']]}")
+    return 0
+
+
+def _run_studies(args: argparse.Namespace) -> int:
+    """``--studies N ...``: throughput of batched studies (cardiacmotion.propagation.batched_bench)."""
+    from cardiacmotion.cli.common import make_progress
+    from cardiacmotion.propagation.batched_bench import studies_benchmark
+
+    method = (args.methods or ["memory"])[0]
+    rows = studies_benchmark(args.studies, method=method, device=args.device, weights=args.weights,
+                             distinct=args.cases, progress=make_progress(args))
+    if args.json_out:
+        write_json({"results": rows}, args.json_out)
+    for r in rows:
+        print(f"{r['modality']:>5} {r['method']}: {r['studies']:4d} studies, {r['frames']:6d} frames, "
+              f"{r['frames_per_second']:9.1f} frames/s, x{r['speed_ratio_vs_first']} vs {args.studies[0]} ({r['device']})")
     return 0

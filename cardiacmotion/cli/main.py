@@ -93,7 +93,7 @@ def _fileno(stream) -> int:
 
 #: Each command lives in ``cardiacmotion.cli.cmd_<name>`` with ``add_parser(sub)``.
 COMMANDS = ("info", "segment", "function", "score", "analyze", "demo", "phantom", "train", "evaluate", "benchmark",
-            "landmarks")
+            "landmarks", "batch")
 
 
 class _Parser(argparse.ArgumentParser):
