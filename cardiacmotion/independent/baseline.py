@@ -136,7 +136,9 @@ def truth_scoring_agreement(seeds: Sequence[int]) -> dict:
         truth += [case.truth["wall_motion"][str(i)] for i in range(1, 17)]
         pred += [x["score"] for x in sorted(scores["segments"], key=lambda x: x["id"])]
     t, p = np.array(truth), np.array(pred)
-    return {"segments": int(t.size), "four_way": float((t == p).mean()), "abnormal": float(((t > 1) == (p > 1)).mean())}
+    confusion = [[int(((t == a) & (p == b)).sum()) for b in range(1, 5)] for a in range(1, 5)]
+    return {"segments": int(t.size), "four_way": float((t == p).mean()), "abnormal": float(((t > 1) == (p > 1)).mean()),
+            "confusion_truth_rows": confusion}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
