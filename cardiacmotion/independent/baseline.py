@@ -2,6 +2,7 @@
 
 ``python -m cardiacmotion.independent.baseline [--n 20] [--methods registration memory] [-o OUT.json]``
 ``python -m cardiacmotion.independent.baseline --truth-scoring --n 10``
+``python -m cardiacmotion.independent.baseline --echo A4C --n 10``
 
 Each heart is seeded with its mid ED slice only (the case's own ``seed``); the whole 4D
 segmentation is scored against the truth labels (Dice per label pooled over all phases and
@@ -37,6 +38,44 @@ def seed_set(case: IndependentCase):
     seeded = np.zeros(case.image.array.shape[:2], bool)
     seeded[case.seed_phase] = case.seed.array[0].reshape(case.image.slices, -1).any(axis=1)
     return SeedSet(labels=labels, seeded=seeded)
+
+
+def score_echo_case(case: IndependentCase, method: str) -> dict:
+    """Dice (LV, myocardium, LA not propagated) and EF error of one echo clip; EF from
+    ``cardiacmotion.function`` on the segmentation with the long axis found from the mask."""
+    from cardiacmotion.function.report import compute_function
+    from cardiacmotion.propagation.segment import segment_cine
+
+    t0 = time.process_time()
+    seg, info = segment_cine(case.image, seeds=seed_set(case), method=method, device="cpu")
+    cpu = time.process_time() - t0
+    truth = case.labels.array
+    row = {name: dice(seg.array == v, truth == v) for name, v in (("LV", 1), ("Myo", 2))}
+    f = compute_function(seg)
+    row.update({"method_used": info["method"], "cpu_s": cpu, "ef": f["lv_ef_pct"], "ef_truth": case.truth["lv_ef_pct"],
+                "ef_error": f["lv_ef_pct"] - case.truth["lv_ef_pct"], "pathology": case.truth["pathology"]})
+    return row
+
+
+def measure_echo(seeds: Sequence[int], methods: Sequence[str], view: str = "A4C") -> dict:
+    """Per-method means over independent echo clips of ``seeds`` in ``view``."""
+    from cardiacmotion.independent.echo import generate_echo
+
+    rows: dict[str, list] = {m: [] for m in methods}
+    for s in seeds:
+        case = generate_echo(int(s), view)
+        for m in methods:
+            r = score_echo_case(case, m)
+            r["seed"] = int(s)
+            rows[m].append(r)
+    out: dict = {"generator": "cardiacmotion.independent", "view": view, "cases": len(seeds), "seed_frame": "ED frame"}
+    for m, rs in rows.items():
+        summary = {k: float(np.mean([r[k] for r in rs])) for k in ("LV", "Myo")}
+        summary["ef_mae"] = float(np.mean([abs(r["ef_error"]) for r in rs]))
+        summary["ef_bias"] = float(np.mean([r["ef_error"] for r in rs]))
+        summary["cpu_s_per_case"] = float(np.mean([r["cpu_s"] for r in rs]))
+        out[m] = {"summary": summary, "per_case": rs}
+    return out
 
 
 def score_case(case: IndependentCase, method: str) -> dict:
@@ -97,7 +136,9 @@ def truth_scoring_agreement(seeds: Sequence[int]) -> dict:
         truth += [case.truth["wall_motion"][str(i)] for i in range(1, 17)]
         pred += [x["score"] for x in sorted(scores["segments"], key=lambda x: x["id"])]
     t, p = np.array(truth), np.array(pred)
-    return {"segments": int(t.size), "four_way": float((t == p).mean()), "abnormal": float(((t > 1) == (p > 1)).mean())}
+    confusion = [[int(((t == a) & (p == b)).sum()) for b in range(1, 5)] for a in range(1, 5)]
+    return {"segments": int(t.size), "four_way": float((t == p).mean()), "abnormal": float(((t > 1) == (p > 1)).mean()),
+            "confusion_truth_rows": confusion}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--methods", nargs="+", default=["registration", "memory"])
     ap.add_argument("-o", "--output", default=None, help="write the full JSON here")
     ap.add_argument("--truth-scoring", action="store_true", help="only check thickening scoring on the truth labels")
+    ap.add_argument("--echo", choices=["A4C", "A2C"], default=None, help="measure echo clips of this view instead of MR")
     args = ap.parse_args(argv)
     if args.truth_scoring:
         print(json.dumps(truth_scoring_agreement(range(args.first, args.first + args.n))))
@@ -114,6 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.echo:
+        res = measure_echo(range(args.first, args.first + args.n), args.methods, args.echo)
+        for m in args.methods:
+            s = res[m]["summary"]
+            print(f"{m:13s} {args.echo} Dice LV {s['LV']:.3f} Myo {s['Myo']:.3f} | EF MAE {s['ef_mae']:.1f} bias {s['ef_bias']:+.1f}")
+        if args.output:
+            with open(args.output, "w") as fh:
+                json.dump(res, fh, indent=1)
+        return 0
     res = measure(range(args.first, args.first + args.n), args.methods)
     for m in args.methods:
         s = res[m]["summary"]

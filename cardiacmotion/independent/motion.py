@@ -11,6 +11,7 @@ dyskinetic) with the wall thickness following from incompressibility.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -76,11 +77,11 @@ def _tube(x, y, z, start, direction, radius_fn, length) -> tuple[np.ndarray, np.
 class Classified:
     """Per-point results of :func:`classify`."""
 
-    anat: np.ndarray      # uint8 anatomical class (A_*)
-    tissue: np.ndarray    # uint8 tissue class (T_*)
-    rho_ref: np.ndarray   # material (ED) radial coordinate
-    psi_ref: np.ndarray   # material angle (rad)
-    z_ref: np.ndarray     # material height
+    anat: np.ndarray                  # uint8 anatomical class (A_*)
+    tissue: np.ndarray                # uint8 tissue class (T_*)
+    rho_ref: Optional[np.ndarray]     # material (ED) radial coordinate (None unless asked for)
+    psi_ref: Optional[np.ndarray]     # material angle (rad)
+    z_ref: Optional[np.ndarray]       # material height
 
 
 def classify(x: np.ndarray, y: np.ndarray, z: np.ndarray, p: HeartParams, t: HeartTables, s: PhaseState,
