@@ -17,10 +17,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed-phase", type=int, default=None, help="phase index of a single-phase seed or of the landmarks (default 0)")
     p.add_argument("--landmarks", help="Slicer markups JSON with the three landmarks (used when no --seed)")
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"], help="propagation method")
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion", "tan"],
+                   help="propagation method (tan: echo, Temporal Affine Network from three landmarks, a seed, or --auto)")
     p.add_argument("--weights", help="checkpoint for the memory method (default: the bundled weights)")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")
+    p.add_argument("--landmarks-out", help="tan: write the tracked landmarks per frame (JSON, RAS; usable by 'function --landmarks') "
+                   "and the first frame's points as <stem>.mrk.json beside it")
+    p.add_argument("--auto", action="store_true", help="tan: fully automatic (ignore landmarks; estimate them on the first frame)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -64,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.io import atomic_output, check_not_input, read_image, write_image
     from cardiacmotion.propagation.segment import segment_cine
 
-    if not args.seed and not args.landmarks:
+    if not args.seed and not args.landmarks and not (args.method == "tan" and args.auto):
         raise InputError("give a seed (--seed SEED.nii.gz) or three landmarks (--landmarks LM.mrk.json)")
     check_not_input(args.output, [args.image, args.seed, args.landmarks])
+    if args.landmarks_out:
+        check_not_input(args.landmarks_out, [args.image, args.seed, args.landmarks, args.output])
     if args.info_json:
         check_not_input(args.info_json, [args.image, args.seed, args.landmarks, args.output])
     progress = make_progress(args)
@@ -74,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
     seeds = _load_seed(args.seed, image, args.seed_phase) if args.seed else None
     points = None if seeds is not None else _load_landmarks(args.landmarks, image)
+    if args.method == "tan" and args.auto:
+        seeds, points = None, None
     seg, info = segment_cine(
         image, seeds=seeds, landmarks=points, method=args.method, device=args.device,
         progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=args.seed_phase,
@@ -85,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
         from cardiacmotion.cli.common import write_json
 
         write_json(info, args.info_json)
+    if args.landmarks_out and "landmarks_per_frame" in info:
+        from cardiacmotion.echo.tan_segment import write_tracked_landmarks
+
+        out = str(args.landmarks_out)
+        write_tracked_landmarks(info, out, (out[:-5] if out.endswith(".json") else out) + ".mrk.json")
     progress(1.0, "done")
     if info.get("message"):
         say(args, info["message"])

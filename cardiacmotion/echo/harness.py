@@ -1,0 +1,209 @@
+"""The echo evaluation harness: every echo method on the same clips, one table.
+
+Methods are pluggable (:data:`RUNNERS`: name -> ``run(clip, weights) -> MethodOutput``); today:
+
+- ``memory`` / ``registration``: the product's propagation from the painted first frame (the truth
+  labels of frame 0, as a user's seed);
+- ``tan``: TAN started from the three landmarks of frame 0; ``tan-auto``: TAN fully automatic.
+
+Per clip and method: Dice per label over all frames and at ED / ES, HD95 of the LV cavity (mm, mean
+over frames), landmark error (mm; methods that track landmarks), EF by the method of discs from the
+method's own segmentation (single-plane; biplane where a clip's truth names its heart and both views
+are present) against the same computation on the truth, ED/ES detection error (frames, cyclic), view
+accuracy (methods that classify), frames/s. Clips come from held-out seeds of the training phantom
+(seeds 9000+; training uses 100+) and from the independent echo generator when it is installed.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from cardiacmotion.echo.clips import EchoClip, clip_from_case, phantom_clip
+from cardiacmotion.io.markups import ECHO_LANDMARKS
+
+LABELS = {"LV": 1, "myocardium": 2, "LA": 3}
+
+
+@dataclass
+class MethodOutput:
+    labels: np.ndarray  # [T, H, W]
+    seconds: float
+    landmarks: Optional[np.ndarray] = None  # [T, 3, 2] px
+    view: Optional[str] = None
+    produced: tuple = (1, 2, 3)  # labels the method segments
+
+
+def _seedset(clip: EchoClip):
+    from cardiacmotion.propagation.order import SeedSet
+
+    lab = np.zeros((clip.length, 1) + clip.frames.shape[1:], np.uint8)
+    lab[0, 0] = clip.labels[0]
+    seeded = np.zeros((clip.length, 1), bool)
+    seeded[0, 0] = True
+    return SeedSet(labels=lab, seeded=seeded)
+
+
+def _propagation(method: str) -> Callable:
+    def run(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
+        from cardiacmotion.propagation.segment import segment_cine
+
+        t0 = time.perf_counter()
+        seg, _ = segment_cine(clip.cine, seeds=_seedset(clip), method=method, device="cpu")
+        return MethodOutput(seg.array[:, 0], time.perf_counter() - t0)
+
+    return run
+
+
+def _tan(auto: bool) -> Callable:
+    def run(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
+        from cardiacmotion.echo.tan_track import TANTracker
+        from cardiacmotion.echo.tan_weights import load_tan
+
+        model, template, _ = load_tan(weights)
+        tr = TANTracker(model, template)
+        res = tr.track(clip.frames, None if auto else {0: clip.landmarks[0]})
+        return MethodOutput(res.labels, res.seconds, res.landmarks, res.view)
+
+    return run
+
+
+#: name -> runner; SSCF and PKEcho-Net register here when they exist
+RUNNERS: dict[str, Callable] = {
+    "memory": _propagation("memory"),
+    "registration": _propagation("registration"),
+    "tan": _tan(False),
+    "tan-auto": _tan(True),
+}
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    s = int(a.sum()) + int(b.sum())
+    return 1.0 if s == 0 else 2.0 * float((a & b).sum()) / s
+
+
+def hd95_mm(a: np.ndarray, b: np.ndarray, spacing: tuple[float, float]) -> float:
+    """95th percentile symmetric boundary distance (mm) of two 2D masks."""
+    if not a.any() or not b.any():
+        return float("nan")
+    sp = (spacing[1], spacing[0])
+    ea = a & ~ndimage.binary_erosion(a)
+    eb = b & ~ndimage.binary_erosion(b)
+    da = ndimage.distance_transform_edt(~ea, sampling=sp)
+    db = ndimage.distance_transform_edt(~eb, sampling=sp)
+    return float(np.percentile(np.concatenate([db[ea], da[eb]]), 95))
+
+
+def _function(clip: EchoClip, labels: np.ndarray, landmarks_px: Optional[np.ndarray]) -> dict:
+    from cardiacmotion.function import compute_function
+
+    seg = clip.cine.with_array(labels[:, None].astype(np.uint8))
+    lm = None
+    if landmarks_px is not None:
+        lm = {}
+        for k, n in enumerate(ECHO_LANDMARKS):
+            ijk = np.column_stack([landmarks_px[:, k], np.zeros(clip.length)])
+            lm[n] = clip.cine.ijk_to_ras_points(ijk)
+    return compute_function(seg, landmarks_per_frame=lm)
+
+
+def _cyclic(a: int, b: int, n: int) -> int:
+    d = abs(int(a) - int(b)) % n
+    return min(d, n - d)
+
+
+def score(clip: EchoClip, out: MethodOutput) -> dict:
+    """The per-clip metrics of one method (module doc)."""
+    truth = clip.labels
+    row: dict = {"clip": clip.name, "frames": clip.length}
+    for name, v in LABELS.items():
+        if v in out.produced:
+            row[f"dice_{name}"] = dice(out.labels == v, truth == v)
+    row["dice_LV_ED"] = dice(out.labels[clip.ed] == 1, truth[clip.ed] == 1)
+    row["dice_LV_ES"] = dice(out.labels[clip.es] == 1, truth[clip.es] == 1)
+    row["dice_LV_min_frame"] = min(dice(out.labels[t] == 1, truth[t] == 1) for t in range(clip.length))
+    row["hd95_LV_mm"] = float(np.nanmean([hd95_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length)]))
+    if out.landmarks is not None:
+        err = np.linalg.norm((out.landmarks - clip.landmarks) * np.asarray(clip.spacing), axis=2)  # [T, 3]
+        row["apex_err_mm"] = float(err[:, 0].mean())
+        row["annulus_err_mm"] = float(err[:, 1:].mean())
+        row["drift_ratio"] = float(err[-10:].mean() / max(err[1:11].mean(), 1e-6)) if clip.length > 20 else float("nan")
+    if out.view is not None:
+        row["view_correct"] = float(out.view == clip.view)
+    try:
+        f_pred = _function(clip, out.labels, out.landmarks)
+        f_true = _function(clip, truth, clip.landmarks)
+        row["ef_pred"] = f_pred["lv_ef_pct"]
+        row["ef_true"] = f_true["lv_ef_pct"]
+        row["ef_abs_err"] = abs(f_pred["lv_ef_pct"] - f_true["lv_ef_pct"])
+        row["ed_err_frames"] = _cyclic(f_pred["ed_phase"], f_true["ed_phase"], clip.length)
+        row["es_err_frames"] = _cyclic(f_pred["es_phase"], f_true["es_phase"], clip.length)
+    except Exception as exc:  # noqa: BLE001 - a failed function computation is a result, not a crash
+        row["function_error"] = f"{type(exc).__name__}: {exc}"
+    row["fps"] = clip.length / max(out.seconds, 1e-9)
+    return row
+
+
+def phantom_clips(first_seed: int, per_view: int) -> list[EchoClip]:
+    """Held-out clips of the training phantom (both views)."""
+    return [phantom_clip(s, v) for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
+
+
+def independent_clips(first_seed: int, per_view: int) -> list[EchoClip]:
+    """Clips of the independent echo generator (``cardiacmotion.independent``), evaluation only.
+
+    Raises:
+        ImportError: the generator is not installed in this build.
+    """
+    from cardiacmotion.independent import generate_echo  # type: ignore
+
+    out = []
+    for v in ("A4C", "A2C"):
+        for s in range(first_seed, first_seed + per_view):
+            out.append(clip_from_case(generate_echo(s, v), f"independent-{v}-{s}"))
+    return out
+
+
+def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optional[str] = None, log=None) -> dict:
+    """Run every method on every clip; ``{"rows": [...], "summary": {method: {metric: mean}}}``."""
+    rows = []
+    for clip in clips:
+        for m in methods:
+            try:
+                out = RUNNERS[m](clip, weights)
+                r = score(clip, out)
+            except Exception as exc:  # noqa: BLE001 - an unavailable method is reported, the others still run
+                r = {"clip": clip.name, "error": f"{type(exc).__name__}: {exc}"}
+            r["method"] = m
+            rows.append(r)
+            if log:
+                log(f"{clip.name} {m}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items() if isinstance(v, float)))
+    summary = {}
+    for m in methods:
+        mr = [r for r in rows if r["method"] == m and "error" not in r]
+        keys = sorted({k for r in mr for k, v in r.items() if isinstance(v, (int, float)) and k != "frames"})
+        s = {k: float(np.nanmean([r[k] for r in mr if k in r])) for k in keys}
+        if mr:
+            s["fps"] = float(sum(r["frames"] for r in mr) / sum(r["frames"] / r["fps"] for r in mr))
+            s["worst10pct_clip_dice_LV"] = float(np.mean(sorted(r["dice_LV_min_frame"] for r in mr)[: max(1, len(mr) // 10)]))
+        s["clips"] = len(mr)
+        s["errors"] = len([r for r in rows if r["method"] == m and "error" in r])
+        summary[m] = s
+    return {"rows": rows, "summary": summary}
+
+
+COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "hd95_LV_mm", "apex_err_mm", "annulus_err_mm",
+           "ef_abs_err", "ed_err_frames", "es_err_frames", "view_correct", "fps")
+
+
+def table(summary: dict, title: str = "") -> str:
+    """A markdown table of the summary (one row per method; '-' where a method does not give the metric)."""
+    lines = [f"**{title}**" if title else "", "| method | clips | " + " | ".join(COLUMNS) + " |",
+             "|---" * (len(COLUMNS) + 2) + "|"]
+    for m, s in summary.items():
+        cells = [f"{s[c]:.3f}" if c in s and np.isfinite(s[c]) else "-" for c in COLUMNS]
+        lines.append(f"| {m} | {s.get('clips', 0)} | " + " | ".join(cells) + " |")
+    return "\n".join(x for x in lines if x is not None)
