@@ -94,6 +94,24 @@ def build_template(frames: Iterable[tuple[np.ndarray, Optional[np.ndarray]]], si
     return acc / n
 
 
+SPACES = ("affine", "crop")
+
+
+def crop_affine(landmarks: np.ndarray, template: np.ndarray, scale: float) -> np.ndarray:
+    """The ablation's plain crop: a fixed-scale, axis-aligned window centred so the landmarks' centroid
+    lands on the template's (ROI propagation without shape normalisation)."""
+    p = np.asarray(landmarks, np.float64).reshape(3, 2)
+    t = np.asarray(template, np.float64).mean(0) - scale * p.mean(0)
+    return np.array([[scale, 0.0, t[0]], [0.0, scale, t[1]]])
+
+
+def window_affine(landmarks: np.ndarray, template: np.ndarray, space: str = "affine", crop_scale: float = 1.0) -> np.ndarray:
+    """The native -> window map TAN uses for landmarks ``(3, 2)``: exact 3-point affine, or the plain crop."""
+    if space == "crop":
+        return crop_affine(landmarks, template, crop_scale)
+    return affine_from_points(landmarks, template)
+
+
 def _grid(a_inv: torch.Tensor, out_hw: tuple[int, int], src_hw: tuple[int, int]) -> torch.Tensor:
     """Sampling grid ``[B, h, w, 2]`` (normalised, align_corners=True) for output pixels mapped by ``a_inv``."""
     h, w = out_hw

@@ -61,10 +61,8 @@ def _propagation(method: str) -> Callable:
 def _tan(auto: bool) -> Callable:
     def run(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
         from cardiacmotion.echo.tan_track import TANTracker
-        from cardiacmotion.echo.tan_weights import load_tan
 
-        model, template, _ = load_tan(weights)
-        tr = TANTracker(model, template)
+        tr = TANTracker.from_weights(weights)
         res = tr.track(clip.frames, None if auto else {0: clip.landmarks[0]})
         return MethodOutput(res.labels, res.seconds, res.landmarks, res.view)
 
@@ -97,6 +95,23 @@ def hd95_mm(a: np.ndarray, b: np.ndarray, spacing: tuple[float, float]) -> float
     return float(np.percentile(np.concatenate([db[ea], da[eb]]), 95))
 
 
+def asd_mm(a: np.ndarray, b: np.ndarray, spacing: tuple[float, float]) -> float:
+    """Symmetric average surface distance (mm) of two 2D masks."""
+    if not a.any() or not b.any():
+        return float("nan")
+    sp = (spacing[1], spacing[0])
+    ea = a & ~ndimage.binary_erosion(a)
+    eb = b & ~ndimage.binary_erosion(b)
+    da = ndimage.distance_transform_edt(~ea, sampling=sp)
+    db = ndimage.distance_transform_edt(~eb, sampling=sp)
+    return float((db[ea].sum() + da[eb].sum()) / (ea.sum() + eb.sum()))
+
+
+def smoothness_index_mm(labels: np.ndarray, spacing: tuple[float, float]) -> float:
+    """The paper's SI (Eq. 9) for one clip: mean ASD (mm) between consecutive LV contours."""
+    return float(np.nanmean([asd_mm(labels[t - 1] == 1, labels[t] == 1, spacing) for t in range(1, labels.shape[0])]))
+
+
 def _function(clip: EchoClip, labels: np.ndarray, landmarks_px: Optional[np.ndarray]) -> dict:
     from cardiacmotion.function import compute_function
 
@@ -125,6 +140,9 @@ def score(clip: EchoClip, out: MethodOutput) -> dict:
     row["dice_LV_ED"] = dice(out.labels[clip.ed] == 1, truth[clip.ed] == 1)
     row["dice_LV_ES"] = dice(out.labels[clip.es] == 1, truth[clip.es] == 1)
     row["dice_LV_min_frame"] = min(dice(out.labels[t] == 1, truth[t] == 1) for t in range(clip.length))
+    row["si_mm"] = smoothness_index_mm(out.labels, clip.spacing)
+    row["si_truth_mm"] = smoothness_index_mm(truth, clip.spacing)
+    row["asd_LV_mm"] = float(np.nanmean([asd_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length)]))
     row["hd95_LV_mm"] = float(np.nanmean([hd95_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length)]))
     if out.landmarks is not None:
         err = np.linalg.norm((out.landmarks - clip.landmarks) * np.asarray(clip.spacing), axis=2)  # [T, 3]
@@ -195,7 +213,7 @@ def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optiona
     return {"rows": rows, "summary": summary}
 
 
-COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "hd95_LV_mm", "apex_err_mm", "annulus_err_mm",
+COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "asd_LV_mm", "hd95_LV_mm", "si_mm", "apex_err_mm", "annulus_err_mm",
            "ef_abs_err", "ed_err_frames", "es_err_frames", "view_correct", "fps")
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from cardiacmotion.echo.clips import EchoClip
-from cardiacmotion.echo.geometry import affine_from_points, apply_affine, box_affine, build_template, compose, warp_to_window
+from cardiacmotion.echo.geometry import affine_from_points, apply_affine, box_affine, build_template, compose, warp_to_window, window_affine
 from cardiacmotion.models.tan import VIEWS
 
 MODES = ("own", "previous", "perturbed", "initial")
@@ -62,9 +62,10 @@ class TANTrainingSet:
     """Warped training samples from echo clips (module doc)."""
 
     def __init__(self, clips: Sequence[EchoClip], size: int, template: Optional[np.ndarray] = None,
-                 shift: Optional[float] = None) -> None:
+                 shift: Optional[float] = None, space: str = "affine", crop_scale: Optional[float] = None) -> None:
         self.clips = list(clips)
         self.size = size
+        self.space = space
         self.labelled = [np.nonzero(c.labelled & np.isfinite(c.landmarks).all(axis=(1, 2)))[0] for c in self.clips]
         if not any(len(x) for x in self.labelled):
             raise ValueError("no labelled frame with landmarks in the training clips")
@@ -72,6 +73,10 @@ class TANTrainingSet:
             template = build_template(((c.landmarks[t], np.isin(c.labels[t], (1, 2))) for c, idx in zip(self.clips, self.labelled)
                                        for t in idx), size)
         self.template = np.asarray(template, np.float64)
+        # the crop ablation's fixed scale: the median scale of the exact affines (same mm per window pixel)
+        self.crop_scale = float(crop_scale) if crop_scale else float(np.median(
+            [np.sqrt(abs(np.linalg.det(affine_from_points(c.landmarks[t], self.template)[:, :2])))
+             for c, idx in zip(self.clips, self.labelled) for t in idx[::5]]))
         # the measured motion is under a pixel at these frame rates; 2 px keeps some slack for tracking error
         self.shift = float(shift) if shift is not None else max(self.inter_frame_motion(), 2.0)
         h = max(c.frames.shape[1] for c in self.clips)
@@ -95,7 +100,7 @@ class TANTrainingSet:
             for t in range(1, c.length):
                 if not (np.isfinite(c.landmarks[t]).all() and np.isfinite(c.landmarks[t - 1]).all()):
                     continue
-                a = affine_from_points(c.landmarks[t - 1], self.template)
+                a = window_affine(c.landmarks[t - 1], self.template, self.space, getattr(self, "crop_scale", 1.0))
                 moves.append(np.abs(apply_affine(a, c.landmarks[t]) - self.template).ravel())
         return float(np.percentile(np.concatenate(moves), 99)) if moves else 3.0
 
@@ -110,9 +115,9 @@ class TANTrainingSet:
             sigma = 3.0 / np.asarray(c.spacing) if mode == "perturbed" else 1.0 / np.asarray(c.spacing)
             src = src + rng.normal(0.0, 1.0, (3, 2)) * sigma
         try:
-            return affine_from_points(src, self.template)
+            return window_affine(src, self.template, self.space, self.crop_scale)
         except ValueError:
-            return affine_from_points(c.landmarks[t], self.template)
+            return window_affine(c.landmarks[t], self.template, self.space, self.crop_scale)
 
     def sample(self, batch: int, rng: np.random.Generator, modes: Sequence[str] = MODES,
                mode_p: Sequence[float] = MODE_P) -> Batch:

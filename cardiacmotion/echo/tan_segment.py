@@ -40,11 +40,10 @@ def segment_tan(image: Cine, seeds=None, landmarks: Optional[Mapping[str, np.nda
     """
     from cardiacmotion.echo.clips import landmarks_from_labels, normalise_frames
     from cardiacmotion.echo.tan_track import TANTracker
-    from cardiacmotion.echo.tan_weights import load_tan
 
     if image.modality != "US" or image.slices != 1:
         raise InputError("TAN segments echo videos (one slice, modality US); use memory or registration for MR")
-    model, template, _ = load_tan(weights, "cpu" if str(device) in ("auto", "cpu") else str(device))
+    tracker = TANTracker.from_weights(weights)
     frames = normalise_frames(image.array[:, 0])
     anchors: dict[int, np.ndarray] = {}
     kept = {}
@@ -62,7 +61,7 @@ def segment_tan(image: Cine, seeds=None, landmarks: Optional[Mapping[str, np.nda
                                  "TAN needs them to place its landmarks; give --landmarks instead")
             anchors[int(t)] = p
             kept[int(t)] = lab
-    res = TANTracker(model, template, device="cpu").track(frames, anchors)
+    res = tracker.track(frames, anchors)
     labels = res.labels
     for t, lab in kept.items():
         labels[t] = lab

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from cardiacmotion.echo.geometry import affine_from_points, apply_affine, box_affine, invert_affine, triangle_area, warp_probs_back, warp_to_window
+from cardiacmotion.echo.geometry import apply_affine, box_affine, invert_affine, triangle_area, warp_probs_back, warp_to_window, window_affine
 from cardiacmotion.echo.tan_data import sector_box
 from cardiacmotion.models.tan import VIEWS
 
@@ -63,12 +63,26 @@ class TANTracker:
         guard: enable the drift guard.
     """
 
-    def __init__(self, model, template: np.ndarray, device="cpu", guard: bool = True) -> None:
+    def __init__(self, model, template: np.ndarray, device="cpu", guard: bool = True, space: str = "affine",
+                 crop_scale: float = 1.0) -> None:
         self.model = model
+        self.space, self.crop_scale = space, crop_scale
         self.template = np.asarray(template, np.float64)
         self.size = int(model.size)
         self.device = torch.device(device)
         self.guard = guard
+
+    def window(self, p: np.ndarray) -> np.ndarray:
+        """Native -> window affine for landmarks ``p``."""
+        return window_affine(p, self.template, self.space, self.crop_scale)
+
+    @classmethod
+    def from_weights(cls, weights=None, device="cpu", guard: bool = True) -> "TANTracker":
+        """A tracker from a checkpoint (default: the bundled one)."""
+        from cardiacmotion.echo.tan_weights import load_tan
+
+        model, template, cfg = load_tan(weights)
+        return cls(model, template, device, guard, cfg.get("space", "affine"), float(cfg.get("crop_scale", 1.0)))
 
     @torch.no_grad()
     def predict(self, frame: np.ndarray, a: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
@@ -84,7 +98,7 @@ class TANTracker:
         _, p, _ = self.predict(frame, box_affine(sector_box(frame), self.size))
         for _ in range(passes):
             try:
-                a = affine_from_points(p, self.template)
+                a = self.window(p)
             except ValueError:
                 break
             _, q, _ = self.predict(frame, a)
@@ -113,7 +127,7 @@ class TANTracker:
         p_prev = p0
         t = start
         while t != stop:
-            a = affine_from_points(p_prev, self.template)
+            a = self.window(p_prev)
             probs, p, plane = self.predict(frames[t], a)
             if t == start:
                 p = p0  # an anchor's landmarks are the user's

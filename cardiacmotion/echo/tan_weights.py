@@ -13,10 +13,11 @@ from cardiacmotion.models.tan import TANNet, arch_id
 MODEL_PREFIX = "tan-"
 
 
-def save_tan(path, model: TANNet, template: np.ndarray, meta: dict) -> str:
-    """Write a TAN checkpoint; returns its sha256."""
+def save_tan(path, model: TANNet, template: np.ndarray, meta: dict, space: str = "affine", crop_scale: float = 1.0) -> str:
+    """Write a TAN checkpoint (``space``: 'affine', or 'crop' for the ablation); returns its sha256."""
     cfg = {"size": model.size, "widths": list(model.widths), "num_classes": model.num_classes,
-           "template": np.asarray(template, float).round(6).tolist(), "views": ["A2C", "A4C"]}
+           "template": np.asarray(template, float).round(6).tolist(), "views": ["A2C", "A4C"],
+           "space": space, "crop_scale": float(crop_scale)}
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return W.save_checkpoint(path, arch_id(model.size, model.widths, model.num_classes), cfg, state, meta)
 

@@ -42,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", help="start from these weights (fine-tune; keeps their template)")
     p.add_argument("--tcm", action="store_true", help="fine-tune with the temporal-coherence module (needs --init)")
     p.add_argument("--label-noise-mm", type=float, default=0.0, help="perturb training labels per frame (TCM ablation)")
+    p.add_argument("--space", default="affine", choices=["affine", "crop"], help="window: TAN's 3-point affine, or a plain crop (ablation)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -117,7 +118,8 @@ def train(args: argparse.Namespace) -> int:
         args.size = cfg["size"]
     else:
         model = TANNet(args.size, widths)
-    data = TANTrainingSet(clips, args.size, template)
+    space = cfg.get("space", "affine") if args.init else args.space
+    data = TANTrainingSet(clips, args.size, template, space=space, crop_scale=cfg.get("crop_scale") if args.init else None)
     log(f"{len(clips)} clips, {sum(len(x) for x in data.labelled)} labelled frames; template {np.round(data.template, 2).tolist()}; "
         f"translation augmentation +-{data.shift:.2f} px ({time.time() - t0:.0f} s)")
     pairs = None
@@ -144,7 +146,7 @@ def train(args: argparse.Namespace) -> int:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        hist.append(float(loss))
+        hist.append(float(loss.detach()))
         it += 1
         if it % 100 == 0:
             rec = {"it": it, "loss": float(np.mean(hist[-100:])), **parts, "minutes": round((time.time() - t_train) / 60, 2)}
@@ -159,6 +161,6 @@ def train(args: argparse.Namespace) -> int:
         "ed_es_only": bool(args.ed_es_only), "tcm": bool(args.tcm), "translation_px": data.shift,
         "label_noise_mm": args.label_noise_mm,
     }
-    sha = save_tan(args.output, model, data.template, meta)
+    sha = save_tan(args.output, model, data.template, meta, space=data.space, crop_scale=data.crop_scale)
     log(f"wrote {args.output} (sha256 {sha[:12]}...) after {it} iterations")
     return 0
