@@ -31,3 +31,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         module.add_arguments(tp)
         add_common(tp)
         tp.set_defaults(func=module.run)
+    from cardiacmotion.echo.evaluate_cli import add_echo_target
+
+    add_echo_target(sub.choices["evaluate"])

@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FUNCTION.json", help="output JSON (CSV beside it)")
     p.add_argument("--image", help="the image the segmentation belongs to (frame times, modality, view)")
     p.add_argument("--modality", default="auto", choices=["auto", "mr", "echo", "us"], help="override the modality")
-    p.add_argument("--landmarks", metavar="LM.mrk.json", help="echo: Apex and mitral annulus points (long axis)")
+    p.add_argument("--landmarks", metavar="LM.mrk.json", help="echo: Apex and mitral annulus points (long axis); or the per-frame JSON of segment --landmarks-out (tracked axis)")
     p.add_argument("--plot", metavar="CURVE.png", help="write the volume-curve figure")
     p.add_argument("--a2c", metavar="SEG2", help="echo: segmentation of the other apical view of the same heart (biplane)")
     p.add_argument("--a2c-landmarks", metavar="LM2.mrk.json", help="echo: landmarks of the --a2c view")
@@ -39,6 +39,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_common(p)
     add_series(p)
     p.set_defaults(func=run)
+
+
+def _read_landmarks(path: str):
+    """Markups (same points every frame) or the tracked per-frame JSON of ``segment --landmarks-out``."""
+    import json
+
+    from cardiacmotion.io.markups import read_markups
+
+    try:
+        doc = json.loads(open(path).read())
+    except (OSError, ValueError):
+        doc = None
+    if isinstance(doc, dict) and "landmarks_per_frame" in doc:
+        from cardiacmotion.echo.tan_segment import read_tracked_landmarks
+
+        return read_tracked_landmarks(path)
+    return read_markups(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         seg.meta.update({k: image.meta[k] for k in ("rr_interval_ms", "trigger_times_reliable") if k in image.meta})
         if modality is None:
             seg.modality = image.modality
-    landmarks = read_markups(args.landmarks) if args.landmarks else None
+    landmarks = _read_landmarks(args.landmarks) if args.landmarks else None
     if landmarks is not None and seg.modality == "MR":
         say(args, "note: landmarks are not used for MR function (disc summation needs none)")
         landmarks = None

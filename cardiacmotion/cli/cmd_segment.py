@@ -16,11 +16,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", help="seed label map on the image grid (3D MR phase, 2D echo frame, or 4D)")
     add_start_options(p)
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion"],
-                   help="propagation method (auto: the one models.json records as best on held-out evidence)")
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion", "tan"],
+                   help="propagation method (auto: the one models.json records as best on held-out evidence; "
+                        "tan: echo, Temporal Affine Network from three landmarks, a seed, or --auto)")
     p.add_argument("--weights", help="checkpoint for the memory method (default: the bundled weights)")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")
+    p.add_argument("--landmarks-out", help="tan: write the tracked landmarks per frame (JSON, RAS; usable by 'function --landmarks') "
+                   "and the first frame's points as <stem>.mrk.json beside it")
     add_common(p)
     add_series(p)
     p.set_defaults(func=run)
@@ -97,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
     from cardiacmotion.io.outputs import IMAGE_SUFFIXES, OutputGuard, check_outputs
 
-    check_outputs([(args.output, "-o", IMAGE_SUFFIXES), (args.info_json, "--info-json", (".json",))],
+    check_outputs([(args.output, "-o", IMAGE_SUFFIXES), (args.info_json, "--info-json", (".json",)),
+                   (args.landmarks_out, "--landmarks-out", (".json",))],
                   [args.image, args.seed, args.landmarks])
     progress = make_progress(args)
     progress(0.0, "reading")
@@ -110,13 +114,18 @@ def run(args: argparse.Namespace) -> int:
         progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=seed_phase,
     )
     progress(0.98, "writing")
-    with OutputGuard([args.output, args.info_json]):  # both or none
+    with OutputGuard([args.output, args.info_json, args.landmarks_out]):  # both or none
         with atomic_output(args.output) as tmp:
             write_image(seg, tmp)
         if args.info_json:
             from cardiacmotion.cli.common import write_json
 
             write_json(info, args.info_json)
+        if args.landmarks_out and "landmarks_per_frame" in info:
+            from cardiacmotion.echo.tan_segment import write_tracked_landmarks
+
+            out = str(args.landmarks_out)
+            write_tracked_landmarks(info, out, (out[:-5] if out.endswith(".json") else out) + ".mrk.json")
     progress(1.0, "done")
     if info.get("message"):
         say(args, info["message"])

@@ -60,3 +60,15 @@ def _registration_factory(device: torch.device, modality: str = "MR", weights: O
 
 
 register_method("registration", _registration_factory)
+
+#: whole-video echo methods (not frame-to-frame mask propagators): name -> module with
+#: ``segment_<name>(image, seeds, landmarks, weights, device, seed_phase, progress, auto) -> (Cine, info)``
+ECHO_METHODS = {"tan": "cardiacmotion.echo.tan_segment"}
+
+
+def echo_method(name: str):
+    """The whole-video segmenter registered for ``name`` (``None`` when it is not an echo method)."""
+    mod = ECHO_METHODS.get(name)
+    if mod is None:
+        return None
+    return getattr(importlib.import_module(mod), f"segment_{name}")

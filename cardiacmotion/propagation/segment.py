@@ -10,16 +10,16 @@ import numpy as np
 from cardiacmotion.cine import Cine
 from cardiacmotion.errors import CardiacMotionError, InputError, WeightsError
 from cardiacmotion.progress import ProgressFn, silent, sub_progress
-from cardiacmotion.propagation.methods import available_methods, get_method
+from cardiacmotion.propagation.methods import ECHO_METHODS, available_methods, echo_method, get_method
 from cardiacmotion.propagation.order import SeedSet, propagate_4d
 
-METHODS = ("auto", "memory", "registration", "fusion")
+METHODS = ("auto", "memory", "registration", "fusion") + tuple(ECHO_METHODS)
 
 
 def segment_methods() -> list[str]:
     """Methods ``segment_cine`` can run here: the registered ones, plus fusion when memory is there."""
     names = available_methods()
-    return names + (["fusion"] if "memory" in names else [])
+    return names + (["fusion"] if "memory" in names else []) + sorted(ECHO_METHODS)
 
 
 def _resolve(method: str, device, modality: str, weights: Optional[str], info: dict):
@@ -138,6 +138,13 @@ def segment_cine(
     from cardiacmotion.threads import apply_thread_policy
 
     dev = resolve_device(device)
+    if echo_method(method) is not None:  # whole-video echo methods (TAN) take the video, landmarks or seed
+        seg, info = echo_method(method)(image, seeds=seeds, landmarks=landmarks, weights=weights, device=str(dev),
+                                        seed_phase=seed_phase, progress=progress)
+        info["device"] = str(dev)
+        info["labels"] = sorted(int(v) for v in np.unique(seg.array) if v)
+        info["available_methods"] = segment_methods()
+        return seg, info
     info: dict = {"device": str(dev)}
     if dev.type == "cpu":
         info["threads"] = apply_thread_policy()  # follow the machine's load (Slicer shares the CPU)

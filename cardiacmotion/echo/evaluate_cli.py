@@ -1,0 +1,66 @@
+"""``cardiacmotion evaluate echo``: the echo methods side by side on the same clips (see :mod:`cardiacmotion.echo.harness`)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cardiacmotion.errors import InputError
+
+
+def add_echo_target(evaluate_parser: argparse.ArgumentParser) -> None:
+    """Add the ``echo`` target to the ``evaluate`` sub-command's targets."""
+    from cardiacmotion.cli.common import add_common
+
+    actions = [a for a in evaluate_parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        return
+    p = actions[0].add_parser("echo", help="echo methods side by side (Dice, HD95, landmarks, EF, ED/ES, frames/s)")
+    p.add_argument("--phantom-per-view", type=int, default=3, help="held-out training-phantom clips per view")
+    p.add_argument("--first-seed", type=int, default=9000, help="first held-out phantom seed")
+    p.add_argument("--independent-per-view", type=int, default=0, help="clips per view of the independent echo generator")
+    p.add_argument("--independent-first-seed", type=int, default=0)
+    p.add_argument("--methods", default="memory,registration,tan,tan-auto", help="comma-separated methods")
+    p.add_argument("--weights", help="TAN weights (default: bundled)")
+    p.add_argument("--frames", type=int, help="phantom clip length (default: the phantom's 30-80)")
+    p.add_argument("--json-out", help="write rows and summary as JSON")
+    p.add_argument("--cache", help="folder caching the generated clips between runs")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from cardiacmotion.echo import harness
+
+    torch.set_num_threads(1)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in harness.RUNNERS]
+    if unknown:
+        raise InputError(f"unknown echo method {unknown[0]!r} (known: {', '.join(harness.RUNNERS)})")
+    log = (lambda m: print(m, file=sys.stderr, flush=True))
+    groups = []
+    if args.phantom_per_view > 0:
+        opts = {"frames": args.frames} if args.frames else {}
+        clips = harness.phantom_clips(args.first_seed, args.phantom_per_view, args.cache, **opts)
+        groups.append(("held-out training-phantom clips", clips))
+    if args.independent_per_view > 0:
+        try:
+            clips = harness.independent_clips(args.independent_first_seed, args.independent_per_view, args.cache)
+        except ImportError:
+            raise InputError("the independent echo generator (cardiacmotion.independent) is not installed") from None
+        groups.append(("independent echo generator clips", clips))
+    if not groups:
+        raise InputError("no clips: give --phantom-per-view and/or --independent-per-view")
+    result = {}
+    for title, clips in groups:
+        res = harness.evaluate(clips, methods, args.weights, log)
+        result[title] = res
+        print(harness.table(res["summary"], f"{title} ({len(clips)})"))
+        print()
+    if args.json_out:
+        from cardiacmotion.cli.common import write_json
+
+        write_json(result, args.json_out)
+    return 0
