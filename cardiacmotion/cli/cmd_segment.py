@@ -21,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="checkpoint for the memory method (default: the bundled weights)")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")
+    p.add_argument("--extent", default="plane", choices=["plane", "ring", "off"],
+                   help="MR: per-phase LV extent after propagation (valve plane fit, basal rule per phase, or off)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     points = None if seeds is not None else _load_landmarks(args.landmarks, image)
     seg, info = segment_cine(
         image, seeds=seeds, landmarks=points, method=args.method, device=args.device,
-        progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=args.seed_phase,
+        progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=args.seed_phase, extent=args.extent,
     )
     progress(0.98, "writing")
     with atomic_output(args.output) as tmp:
