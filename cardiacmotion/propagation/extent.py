@@ -58,7 +58,9 @@ CLOSED_BRIGHT = 0.35
 _SECTORS = 36
 _MIN_CAVITY_PX = 6
 
-CAV, MYO = 3, 2
+CAV, MYO, RV = 3, 2, 1
+#: An RV more than this times wider than every slice below it has spilled into the right atrium.
+RV_SPILL = 1.5
 
 
 def ring_scores(image: np.ndarray, labels: np.ndarray, ref_slices: list[int]) -> np.ndarray:
@@ -201,6 +203,23 @@ def _apex_walk(present: np.ndarray, bright: np.ndarray, area: np.ndarray, u0: in
     return u
 
 
+def _trim_rv_spill(lab: np.ndarray, order: np.ndarray, u0: int, seeded: np.ndarray) -> None:
+    """Above the tricuspid plane the RV label spills into the right atrium: walking basally from the
+    anchor, an RV much wider than every slice below it (:data:`RV_SPILL`) is removed, with the rest
+    of the RV above it, at that phase (in place)."""
+    rv = (lab == RV).sum(axis=(2, 3))[:, order].astype(np.float64)
+    for t in range(lab.shape[0]):
+        widest = rv[t, u0]
+        for u in range(u0 - 1, -1, -1):
+            if widest > 0 and rv[t, u] > RV_SPILL * widest:
+                for v in range(u, -1, -1):
+                    k = int(order[v])
+                    if not seeded[t, k]:
+                        lab[t, k][lab[t, k] == RV] = 0
+                break
+            widest = max(widest, rv[t, u])
+
+
 def lv_extent(
     image: Cine,
     labels: np.ndarray,
@@ -307,6 +326,8 @@ def lv_extent(
         score = ring[t, kb]
         if b_user is None and mode != "off" and not np.isnan(score) and abs(score - RING_THRESHOLD) < AMBIGUOUS_MARGIN:
             ambiguous.append((t, kb, round(float(score), 3)))
+    if mode != "off":
+        _trim_rv_spill(lab, order, u0, seeded)
     info["basal_slice"] = [int(order[u]) for u in base_u]
     info["apical_slice"] = [int(order[u]) for u in apex_u]
     info["lv_slices_per_phase"] = lv_slices_per_phase(lab)
