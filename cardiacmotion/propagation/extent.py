@@ -5,21 +5,27 @@ LV at end-diastole cuts the left atrium or the outflow tract at end-systole, and
 the thickened walls close the cavity. Propagation (any method) carries the LV labels into those
 slices. This training-free step runs after propagation and relabels them:
 
-- above the valve plane the LV cavity and myocardium become background (0; the RV is kept);
-- on apical slices whose labelled "cavity" is dark in the image (closed), the cavity becomes myocardium.
+- above the valve plane the LV cavity and myocardium become background (0);
+- the apex is fixed at its extent in the largest phase (a cavity that widens toward the apex has left
+  the LV); beyond it no LV label remains; a small apical cavity that is dark in the image has closed
+  and becomes myocardium;
+- an RV label much wider than every slice below it (spilled into the right atrium) is removed.
 
-Evidence per phase and slice is the clinical basal rule measured in the image: around the
-labelled cavity, the fraction of directions in which a myocardium-dark wall surrounds the bright
-blood ("ring score"; a basal slice counts as LV when it is at least 0.5). Modes:
+Basal evidence per phase and slice is the smaller of (a) the clinical basal rule measured in the
+image: around the labelled cavity, the fraction of directions in which a myocardium-dark wall
+surrounds the bright blood ("ring score"; a basal slice counts at >= 0.5), and (b) the cavity's
+continuity with the slices below it (much smaller: outflow tract or partial slice; much wider:
+atrium). Modes:
 
 - ``plane`` (default): the valve plane per phase is ``b(t) = b0 + d * s(t)`` (slice units), with
-  ``s(t)`` the normalised contraction from the volume curve of the slices below the base, so the
-  plane moves smoothly and descends in systole; ``b0`` and ``d`` (0-20 mm) maximise the summed
-  ring evidence of the slices it keeps.
-- ``ring``: the basal rule per phase, walking from the seed toward the base and stopping at the
-  first slice that fails it.
+  ``s(t)`` the normalised contraction from the volume curve of the slices from the anchor to the
+  apex, so the plane moves smoothly and descends in systole: ``b0`` from the phases near ED (closest
+  to the seed), then ``d`` (0-20 mm) from all phases, each maximising the evidence of the kept slices.
+- ``ring``: the same evidence per phase, walking from the seed toward the base and stopping at the
+  first slice that fails it (no smoothing over the cycle).
 - ``off``: nothing is relabelled (user limits still apply).
 
+Seeded (user-drawn or corrected) frames are never changed.
 User limits (``basal`` / ``apical``: one slice index for every phase or ``{phase: slice}``) override
 the estimate at the phases they name.
 """
