@@ -47,7 +47,9 @@ def test_atrium_at_es_is_cleaned(carried):
         base = slice(0, case.truth["seed_slice"])
         removed = (seg[:, base] == 3) & (lab[:, base] != 3)
         assert removed.any() and np.all(lab[:, base][removed] == 0)
-        np.testing.assert_array_equal(lab == 1, seg == 1)
+        # the RV is only ever trimmed above the anchor (where it spills into the right atrium)
+        assert not ((seg[:, case.truth["seed_slice"]:] == 1) & (lab[:, case.truth["seed_slice"]:] != 1)).any()
+        assert (lab == 1).sum() >= 0.9 * (seg == 1).sum()
         assert (lab[seeded] == seg[seeded]).all()  # the user's seed stays exactly as drawn
     off, info = lv_extent(case.image, seg, seeded, mode="off")
     np.testing.assert_array_equal(off, seg)

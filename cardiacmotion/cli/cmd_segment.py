@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")
     p.add_argument("--landmarks-out", help="tan: write the tracked landmarks per frame (JSON, RAS; usable by 'function --landmarks') "
                    "and the first frame's points as <stem>.mrk.json beside it")
+    p.add_argument("--extent", default="plane", choices=["plane", "ring", "off"],
+                   help="MR: per-phase LV extent after propagation (valve plane fit, basal rule per phase, or off)")
     add_common(p)
     add_series(p)
     p.set_defaults(func=run)
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         say(args, note)
     seg, info = segment_cine(
         image, seeds=seeds, landmarks=points, method=args.method, device=args.device,
-        progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=seed_phase,
+        progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=seed_phase, extent=args.extent,
     )
     progress(0.98, "writing")
     with OutputGuard([args.output, args.info_json, args.landmarks_out]):  # both or none

@@ -5,21 +5,27 @@ LV at end-diastole cuts the left atrium or the outflow tract at end-systole, and
 the thickened walls close the cavity. Propagation (any method) carries the LV labels into those
 slices. This training-free step runs after propagation and relabels them:
 
-- above the valve plane the LV cavity and myocardium become background (0; the RV is kept);
-- on apical slices whose labelled "cavity" is dark in the image (closed), the cavity becomes myocardium.
+- above the valve plane the LV cavity and myocardium become background (0);
+- the apex is fixed at its extent in the largest phase (a cavity that widens toward the apex has left
+  the LV); beyond it no LV label remains; a small apical cavity that is dark in the image has closed
+  and becomes myocardium;
+- an RV label much wider than every slice below it (spilled into the right atrium) is removed.
 
-Evidence per phase and slice is the clinical basal rule measured in the image: around the
-labelled cavity, the fraction of directions in which a myocardium-dark wall surrounds the bright
-blood ("ring score"; a basal slice counts as LV when it is at least 0.5). Modes:
+Basal evidence per phase and slice is the smaller of (a) the clinical basal rule measured in the
+image: around the labelled cavity, the fraction of directions in which a myocardium-dark wall
+surrounds the bright blood ("ring score"; a basal slice counts at >= 0.5), and (b) the cavity's
+continuity with the slices below it (much smaller: outflow tract or partial slice; much wider:
+atrium). Modes:
 
 - ``plane`` (default): the valve plane per phase is ``b(t) = b0 + d * s(t)`` (slice units), with
-  ``s(t)`` the normalised contraction from the volume curve of the slices below the base, so the
-  plane moves smoothly and descends in systole; ``b0`` and ``d`` (0-20 mm) maximise the summed
-  ring evidence of the slices it keeps.
-- ``ring``: the basal rule per phase, walking from the seed toward the base and stopping at the
-  first slice that fails it.
+  ``s(t)`` the normalised contraction from the volume curve of the slices from the anchor to the
+  apex, so the plane moves smoothly and descends in systole: ``b0`` from the phases near ED (closest
+  to the seed), then ``d`` (0-20 mm) from all phases, each maximising the evidence of the kept slices.
+- ``ring``: the same evidence per phase, walking from the seed toward the base and stopping at the
+  first slice that fails it (no smoothing over the cycle).
 - ``off``: nothing is relabelled (user limits still apply).
 
+Seeded (user-drawn or corrected) frames are never changed.
 User limits (``basal`` / ``apical``: one slice index for every phase or ``{phase: slice}``) override
 the estimate at the phases they name.
 """
@@ -58,7 +64,9 @@ CLOSED_BRIGHT = 0.35
 _SECTORS = 36
 _MIN_CAVITY_PX = 6
 
-CAV, MYO = 3, 2
+CAV, MYO, RV = 3, 2, 1
+#: An RV more than this times wider than every slice below it has spilled into the right atrium.
+RV_SPILL = 1.5
 
 
 def ring_scores(image: np.ndarray, labels: np.ndarray, ref_slices: list[int]) -> np.ndarray:
@@ -201,6 +209,23 @@ def _apex_walk(present: np.ndarray, bright: np.ndarray, area: np.ndarray, u0: in
     return u
 
 
+def _trim_rv_spill(lab: np.ndarray, order: np.ndarray, u0: int, seeded: np.ndarray) -> None:
+    """Above the tricuspid plane the RV label spills into the right atrium: walking basally from the
+    anchor, an RV much wider than every slice below it (:data:`RV_SPILL`) is removed, with the rest
+    of the RV above it, at that phase (in place)."""
+    rv = (lab == RV).sum(axis=(2, 3))[:, order].astype(np.float64)
+    for t in range(lab.shape[0]):
+        widest = rv[t, u0]
+        for u in range(u0 - 1, -1, -1):
+            if widest > 0 and rv[t, u] > RV_SPILL * widest:
+                for v in range(u, -1, -1):
+                    k = int(order[v])
+                    if not seeded[t, k]:
+                        lab[t, k][lab[t, k] == RV] = 0
+                break
+            widest = max(widest, rv[t, u])
+
+
 def lv_extent(
     image: Cine,
     labels: np.ndarray,
@@ -307,6 +332,8 @@ def lv_extent(
         score = ring[t, kb]
         if b_user is None and mode != "off" and not np.isnan(score) and abs(score - RING_THRESHOLD) < AMBIGUOUS_MARGIN:
             ambiguous.append((t, kb, round(float(score), 3)))
+    if mode != "off":
+        _trim_rv_spill(lab, order, u0, seeded)
     info["basal_slice"] = [int(order[u]) for u in base_u]
     info["apical_slice"] = [int(order[u]) for u in apex_u]
     info["lv_slices_per_phase"] = lv_slices_per_phase(lab)
