@@ -40,7 +40,7 @@ def score_segmentation(image: Cine, seg: Cine, landmarks: Mapping[str, np.ndarra
         # auto scores with what held-out evidence found better (models.json, cardiacmotion.evaluation.evidence)
         from cardiacmotion.evaluation.evidence import auto_method
 
-        if auto_method("scoring") == "thickening":
+        if auto_method("scoring") == "thickening" and weights is None:  # a user checkpoint: learned first
             scores = thickening()
             scores["method_note"] = "auto: thickening (better than the learned scorer on held-out evidence, models.json)"
             return scores

@@ -105,7 +105,7 @@ def test_weight_errors_say_why(tmp_path, monkeypatch):
 
 
 def test_user_checkpoint_of_another_network_is_refused(tmp_path):
-    save_checkpoint(tmp_path / "x.pt", "mmsa-v1", {}, {}, {})
+    save_checkpoint(tmp_path / "x.pt", "mmsa-v1", {}, {"w": torch.zeros(2)}, {})
     with pytest.raises(WeightsError, match="another architecture"):
         load_network(tmp_path / "x.pt")
     # right arch id, wrong tensors

@@ -56,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
     basal = parse_limits(args.basal_limit, image.phases)
     apical = parse_limits(args.apical_limit, image.phases)
     seeds, landmarks, seed_phase, notes = resolve_start(args, image)
-    for note in notes:
-        say(args, note)
     summary = analyze(image, args.output, seeds=seeds, landmarks=landmarks, method=args.method,
                       score_method=args.score_method, device=args.device, progress=make_progress(args),
                       scene=not args.no_scene, seed_phase=seed_phase, ed_phase=args.ed_phase, es_phase=args.es_phase,
@@ -67,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if summary.get("motion_score_index") is not None:
         line += f", MSI {summary['motion_score_index']:.2f}"
     say(args, line)
+    for note in notes:  # after the work: a failure's stderr stays one line
+        say(args, f"  note: {note}")
     auto = summary.get("segmentation", {}).get("auto_start")
     if auto:
         say(args, f"  automatic start: LV on slice {auto['seed_slice']}, seed phase {auto['seed_phase']}, "

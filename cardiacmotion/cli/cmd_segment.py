@@ -109,8 +109,6 @@ def run(args: argparse.Namespace) -> int:
     progress(0.0, "reading")
     image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing, series=args.series)
     seeds, points, seed_phase, notes = resolve_start(args, image)
-    for note in notes:
-        say(args, note)
     seg, info = segment_cine(
         image, seeds=seeds, landmarks=points, method=args.method, device=args.device,
         progress=progress.sub(0.02, 0.97), weights=args.weights, seed_phase=seed_phase, extent=args.extent,
@@ -129,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
             out = str(args.landmarks_out)
             write_tracked_landmarks(info, out, (out[:-5] if out.endswith(".json") else out) + ".mrk.json")
     progress(1.0, "done")
+    for note in notes:  # after the work: a failure's stderr stays one line
+        say(args, note)
     if info.get("message"):
         say(args, info["message"])
     if info.get("auto_start"):
