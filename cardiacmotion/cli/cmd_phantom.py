@@ -15,7 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Write a synthetic case (image.nii.gz, labels.nii.gz, seed.nii.gz, landmarks.mrk.json, "
         "truth.json) into DIR.",
     )
-    p.add_argument("kind", choices=["mr", "echo"], help="mr: short-axis cine stack; echo: apical video")
+    p.add_argument("kind", choices=["mr", "echo", "independent-mr", "independent-echo"],
+                   help="mr: short-axis cine stack; echo: apical video; independent-*: the independent "
+                   "test generator (evaluation only, never for training)")
     p.add_argument("-o", "--output", required=True, help="output folder (created if missing)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same case)")
     p.add_argument("--view", default="A4C", type=str.upper, choices=["A4C", "A2C"], help="echo view")
@@ -48,7 +50,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--seed must be a non-negative integer")
     progress = make_progress(args)
     progress(0.0, f"building a synthetic {args.kind} case (seed {args.seed})")
-    if args.kind == "mr":
+    if args.kind.startswith("independent-"):
+        if args.wall_motion is not None:
+            raise InputError("--wall-motion applies to the training MR phantom only")
+        from cardiacmotion import independent
+
+        if args.kind == "independent-mr":
+            case = independent.generate_mr(args.seed)
+        else:
+            case = independent.generate_echo(args.seed, view=args.view)
+    elif args.kind == "mr":
         from cardiacmotion.phantom.mr import make_mr_case
 
         case = make_mr_case(args.seed, wall_motion=_wall_motion(args.wall_motion))
