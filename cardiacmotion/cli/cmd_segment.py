@@ -17,8 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed-phase", type=int, default=None, help="phase index of a single-phase seed or of the landmarks (default 0)")
     p.add_argument("--landmarks", help="Slicer markups JSON with the three landmarks (used when no --seed)")
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion", "tan"],
-                   help="propagation method (tan: echo, Temporal Affine Network from three landmarks, a seed, or --auto)")
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion", "tan", "sscf"],
+                   help="propagation method (tan: echo, Temporal Affine Network from three landmarks, a seed, or --auto; "
+                   "sscf: echo, automatic, no seed)")
     p.add_argument("--weights", help="checkpoint for the memory method (default: the bundled weights)")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from cardiacmotion.io import atomic_output, check_not_input, read_image, write_image
     from cardiacmotion.propagation.segment import segment_cine
 
-    if not args.seed and not args.landmarks and not (args.method == "tan" and args.auto):
+    if not args.seed and not args.landmarks and not (args.method == "tan" and args.auto) and args.method != "sscf":
         raise InputError("give a seed (--seed SEED.nii.gz) or three landmarks (--landmarks LM.mrk.json)")
     check_not_input(args.output, [args.image, args.seed, args.landmarks])
     if args.landmarks_out:

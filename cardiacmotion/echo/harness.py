@@ -69,12 +69,22 @@ def _tan(auto: bool) -> Callable:
     return run
 
 
+def _sscf(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
+    from cardiacmotion.echo.sscf_segment import run_sscf
+    from cardiacmotion.echo.sscf_weights import load_sscf
+
+    model, cfg = load_sscf(weights if weights and "sscf" in str(weights) else None)
+    res = run_sscf(model, clip.frames, int(cfg["size"]), clip.spacing)
+    return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
+
+
 #: name -> runner; SSCF and PKEcho-Net register here when they exist
 RUNNERS: dict[str, Callable] = {
     "memory": _propagation("memory"),
     "registration": _propagation("registration"),
     "tan": _tan(False),
     "tan-auto": _tan(True),
+    "sscf": _sscf,
 }
 
 

@@ -41,6 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", help="folder caching the prepared phantom clips")
+    p.add_argument("--init", help="start student and teacher from this SSCF checkpoint (continued training)")
+    p.add_argument("--consistency-start", type=float, default=0.0,
+                   help="ramp floor: lambda_c = s + (1 - s)(t/t_max)^2 (1.0 when continuing a run whose ramp ended)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -108,6 +111,15 @@ def train(args: argparse.Namespace) -> int:
     widths = tuple(int(w) for w in args.widths.split(","))
     fuse = None if args.fuse_levels == "all" else tuple(int(x) for x in args.fuse_levels.split(","))
     model = SSCFNet(widths, args.classes, args.encoders, fuse_levels=fuse)
+    if args.init:
+        from cardiacmotion.echo.sscf_weights import load_sscf
+
+        model, cfg = load_sscf(args.init)
+        if int(cfg["size"]) != args.size:
+            from cardiacmotion.errors import InputError
+
+            raise InputError(f"--init {args.init} was trained at {cfg['size']} px, not --size {args.size}")
+        model.train()
     teacher = None if args.no_teacher else make_teacher(model)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-6)
     logf = open(args.log, "a") if args.log else None
@@ -137,7 +149,7 @@ def train(args: argparse.Namespace) -> int:
             with torch.no_grad():
                 pt = probabilities(teacher(perturb(xu, gen)))
             loss_c = consistency_loss(logits[len(xl):], pt)
-            lam = consistency_weight(frac, 1.0)
+            lam = args.consistency_start + (1 - args.consistency_start) * consistency_weight(frac, 1.0)
             loss = loss_s + lam * loss_c
         opt.zero_grad(set_to_none=True)
         loss.backward()
