@@ -24,6 +24,7 @@ def add_echo_target(evaluate_parser: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="TAN weights (default: bundled)")
     p.add_argument("--frames", type=int, help="phantom clip length (default: the phantom's 30-80)")
     p.add_argument("--json-out", help="write rows and summary as JSON")
+    p.add_argument("--cache", help="folder caching the generated clips between runs")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -41,14 +42,12 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     groups = []
     if args.phantom_per_view > 0:
-        from cardiacmotion.echo.clips import phantom_clip
-
         opts = {"frames": args.frames} if args.frames else {}
-        clips = [phantom_clip(s, v, **opts) for v in ("A4C", "A2C") for s in range(args.first_seed, args.first_seed + args.phantom_per_view)]
+        clips = harness.phantom_clips(args.first_seed, args.phantom_per_view, args.cache, **opts)
         groups.append(("held-out training-phantom clips", clips))
     if args.independent_per_view > 0:
         try:
-            clips = harness.independent_clips(args.independent_first_seed, args.independent_per_view)
+            clips = harness.independent_clips(args.independent_first_seed, args.independent_per_view, args.cache)
         except ImportError:
             raise InputError("the independent echo generator (cardiacmotion.independent) is not installed") from None
         groups.append(("independent echo generator clips", clips))

@@ -175,48 +175,108 @@ def score(clip: EchoClip, out: MethodOutput) -> dict:
     return row
 
 
-def phantom_clips(first_seed: int, per_view: int) -> list[EchoClip]:
+def _cached(name: str, make: Callable[[], EchoClip], cache: Optional[str]) -> EchoClip:
+    """A clip from the pickle cache folder (a local, private cache of generated clips), else made and stored."""
+    import pickle
+    from pathlib import Path
+
+    if not cache:
+        return make()
+    path = Path(cache) / f"{name}.pkl"
+    if path.is_file():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    clip = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(clip, f)
+    return clip
+
+
+def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, **options) -> list[EchoClip]:
     """Held-out clips of the training phantom (both views)."""
-    return [phantom_clip(s, v) for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
+    tag = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
+    return [_cached(f"phantom-{v}-{s}{tag}", lambda s=s, v=v: phantom_clip(s, v, **options), cache)
+            for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
 
 
-def independent_clips(first_seed: int, per_view: int) -> list[EchoClip]:
-    """Clips of the independent echo generator (``cardiacmotion.independent``), evaluation only.
+def independent_clips(first_seed: int, per_view: int, cache: Optional[str] = None) -> list[EchoClip]:
+    """Clips of the independent echo generator (``cardiacmotion.independent``), evaluation only; the A4C and
+    A2C clips of one seed are the same heart (a biplane pair, ``truth['heart']``).
 
     Raises:
         ImportError: the generator is not installed in this build.
     """
     from cardiacmotion.independent import generate_echo  # type: ignore
 
-    out = []
-    for v in ("A4C", "A2C"):
-        for s in range(first_seed, first_seed + per_view):
-            out.append(clip_from_case(generate_echo(s, v), f"independent-{v}-{s}"))
-    return out
+    def make(s, v):
+        clip = clip_from_case(generate_echo(s, v), f"independent-{v}-{s}")
+        clip.truth["heart"] = f"independent-{s}"
+        return clip
+
+    return [_cached(f"independent-{v}-{s}", lambda s=s, v=v: make(s, v), cache)
+            for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
+
+
+def _ras_landmarks(clip: EchoClip, px: Optional[np.ndarray]) -> Optional[dict]:
+    if px is None:
+        return None
+    return {n: clip.cine.ijk_to_ras_points(np.column_stack([px[:, k], np.zeros(clip.length)])) for k, n in enumerate(ECHO_LANDMARKS)}
+
+
+def biplane_ef_error(a4c: EchoClip, a2c: EchoClip, out4: MethodOutput, out2: MethodOutput) -> float:
+    """|biplane EF (method) - biplane EF (truth labels + truth landmarks)| for one heart seen in both views."""
+    from cardiacmotion.function import compute_function
+
+    def ef(c4, l4, p4, c2, l2, p2):
+        seg4 = c4.cine.with_array(l4[:, None].astype(np.uint8))
+        seg2 = c2.cine.with_array(l2[:, None].astype(np.uint8), view="A2C")
+        return compute_function(seg4, _ras_landmarks(c4, p4), second_view=(seg2, _ras_landmarks(c2, p2)))["lv_ef_pct"]
+
+    pred = ef(a4c, out4.labels, out4.landmarks, a2c, out2.labels, out2.landmarks)
+    true = ef(a4c, a4c.labels, a4c.landmarks, a2c, a2c.labels, a2c.landmarks)
+    return abs(pred - true)
 
 
 def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optional[str] = None, log=None) -> dict:
-    """Run every method on every clip; ``{"rows": [...], "summary": {method: {metric: mean}}}``."""
+    """Run every method on every clip; ``{"rows": [...], "summary": {method: {metric: mean}}}``.
+
+    Clips whose truth names the same ``heart`` in A4C and A2C also give a biplane EF error per method
+    (rows with ``clip`` = the heart)."""
     rows = []
+    hearts: dict = {}
     for clip in clips:
         for m in methods:
             try:
                 out = RUNNERS[m](clip, weights)
                 r = score(clip, out)
+                if clip.truth.get("heart"):
+                    hearts.setdefault((clip.truth["heart"], m), {})[clip.view] = (clip, out)
             except Exception as exc:  # noqa: BLE001 - an unavailable method is reported, the others still run
                 r = {"clip": clip.name, "error": f"{type(exc).__name__}: {exc}"}
             r["method"] = m
             rows.append(r)
             if log:
                 log(f"{clip.name} {m}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items() if isinstance(v, float)))
+    for (heart, m), views in hearts.items():
+        if {"A4C", "A2C"} <= set(views):
+            try:
+                err = biplane_ef_error(views["A4C"][0], views["A2C"][0], views["A4C"][1], views["A2C"][1])
+                rows.append({"clip": heart, "method": m, "biplane_ef_abs_err": err})
+            except Exception as exc:  # noqa: BLE001
+                rows.append({"clip": heart, "method": m, "biplane_error": f"{type(exc).__name__}: {exc}"})
     summary = {}
     for m in methods:
-        mr = [r for r in rows if r["method"] == m and "error" not in r]
+        mr = [r for r in rows if r["method"] == m and "error" not in r and "frames" in r]
+        bi = [r["biplane_ef_abs_err"] for r in rows if r["method"] == m and "biplane_ef_abs_err" in r]
         keys = sorted({k for r in mr for k, v in r.items() if isinstance(v, (int, float)) and k != "frames"})
         s = {k: float(np.nanmean([r[k] for r in mr if k in r])) for k in keys}
         if mr:
             s["fps"] = float(sum(r["frames"] for r in mr) / sum(r["frames"] / r["fps"] for r in mr))
             s["worst10pct_clip_dice_LV"] = float(np.mean(sorted(r["dice_LV_min_frame"] for r in mr)[: max(1, len(mr) // 10)]))
+        if bi:
+            s["biplane_ef_abs_err"] = float(np.mean(bi))
+            s["biplane_hearts"] = len(bi)
         s["clips"] = len(mr)
         s["errors"] = len([r for r in rows if r["method"] == m and "error" in r])
         summary[m] = s
@@ -224,7 +284,7 @@ def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optiona
 
 
 COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "asd_LV_mm", "hd95_LV_mm", "si_mm", "apex_err_mm", "annulus_err_mm",
-           "ef_abs_err", "ed_err_frames", "es_err_frames", "view_correct", "fps")
+           "ef_abs_err", "biplane_ef_abs_err", "ed_err_frames", "es_err_frames", "view_correct", "fps")
 
 
 def table(summary: dict, title: str = "") -> str:
