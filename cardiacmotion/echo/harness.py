@@ -74,7 +74,7 @@ def _sscf(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
     from cardiacmotion.echo.sscf_weights import load_sscf
 
     model, cfg = load_sscf(weights if weights and "sscf" in str(weights) else None)
-    res = run_sscf(model, clip.frames, int(cfg["size"]), clip.spacing)
+    res = run_sscf(model, clip.frames, int(cfg["size"]), clip.spacing, mm_per_px=cfg.get("mm_per_px"))
     return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
 
 

@@ -53,6 +53,30 @@ def from_network(prob: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return up[:, :, t:t + h, l:l + w]
 
 
+def physical_geometry(shape: tuple[int, int], spacing: tuple[float, float], mm_per_px: float, multiple: int = 8) -> dict:
+    """Network grid of a frame resampled to ``mm_per_px`` (the training phantom's scale): the resized
+    ``(h, w)`` and the centred zero padding up to a multiple of ``multiple`` (the U-Net's pooling)."""
+    h = max(multiple, int(round(shape[0] * spacing[1] / mm_per_px)))
+    w = max(multiple, int(round(shape[1] * spacing[0] / mm_per_px)))
+    ph, pw = -h % multiple, -w % multiple
+    return {"size": (h, w), "pad": (ph // 2, ph - ph // 2, pw // 2, pw - pw // 2)}
+
+
+def to_network_physical(frames: np.ndarray, geometry: dict) -> torch.Tensor:
+    """``[T, H, W]`` -> ``[T, h + pad, w + pad]`` at the network's physical scale (:func:`physical_geometry`)."""
+    x = torch.as_tensor(np.ascontiguousarray(frames, np.float32))[:, None]
+    x = F.interpolate(x, size=geometry["size"], mode="bilinear", align_corners=False, antialias=True)
+    t, b, l, r = geometry["pad"]
+    return F.pad(x, (l, r, t, b))[:, 0]
+
+
+def from_network_physical(prob: torch.Tensor, geometry: dict, shape: tuple[int, int]) -> torch.Tensor:
+    """Inverse of :func:`to_network_physical` for ``[T, C, ., .]`` probabilities (bilinear)."""
+    t, b, l, r = geometry["pad"]
+    h, w = geometry["size"]
+    return F.interpolate(prob[:, :, t:t + h, l:l + w], size=shape, mode="bilinear", align_corners=False)
+
+
 def window_indices(centres: Sequence[int], length: int) -> np.ndarray:
     """``[N, 3]`` frame indices ``(t-1, t, t+1)`` per centre, the edge frame replicated at the clip ends."""
     c = np.asarray(centres, np.int64)[:, None]
@@ -69,6 +93,7 @@ class SSCFClip:
     labelled: np.ndarray  # [T] bool
     ed: Optional[int]
     es: Optional[int]
+    mm_per_px: Optional[float] = None  # physical size of a network pixel (square pad + resize)
 
 
 def prepare(clip: EchoClip, size: int, ed_es_only: bool = True, labelled: bool = True) -> SSCFClip:
@@ -79,7 +104,8 @@ def prepare(clip: EchoClip, size: int, ed_es_only: bool = True, labelled: bool =
     keep = np.asarray(clip.labelled, bool) & labelled
     lab = labels_to_network(clip.labels, size)
     lab[~torch.as_tensor(keep)] = -1
-    return SSCFClip(clip.name, to_network(clip.frames, size), lab, keep, clip.ed, clip.es)
+    mm = max(clip.frames.shape[1:]) * float(np.mean(clip.spacing)) / size
+    return SSCFClip(clip.name, to_network(clip.frames, size), lab, keep, clip.ed, clip.es, mm)
 
 
 def load_training_clips(first_seed: int, per_view: int, size: int, cache: Optional[str] = None,
@@ -102,16 +128,16 @@ def load_training_clips(first_seed: int, per_view: int, size: int, cache: Option
             if path is not None and path.is_file():
                 z = np.load(path)
                 c = SSCFClip(str(z["name"]), torch.as_tensor(z["frames"]), torch.as_tensor(z["labels"]).long(),
-                             z["labelled"], int(z["ed"]), int(z["es"]))
+                             z["labelled"], int(z["ed"]), int(z["es"]), float(z["mm_per_px"]) if "mm_per_px" in z else None)
             else:
                 c = prepare(phantom_clip(seed, view), size)
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     np.savez_compressed(path, name=c.name, frames=c.frames.numpy(), labels=c.labels.numpy().astype(np.int8),
-                                        labelled=c.labelled, ed=c.ed, es=c.es)
+                                        labelled=c.labelled, ed=c.ed, es=c.es, mm_per_px=c.mm_per_px)
                 log(f"clip {c.name}: {c.frames.shape[0]} frames, ED {c.ed}, ES {c.es}")
             if k not in lab_idx:
-                c = SSCFClip(c.name, c.frames, torch.full_like(c.labels, -1), np.zeros_like(c.labelled), c.ed, c.es)
+                c = SSCFClip(c.name, c.frames, torch.full_like(c.labels, -1), np.zeros_like(c.labelled), c.ed, c.es, c.mm_per_px)
             out.append(c)
             k += 1
     return out

@@ -68,19 +68,31 @@ def detect_ed_es(area: np.ndarray, frame_ms: Optional[float] = None) -> tuple[in
 
 @torch.no_grad()
 def run_sscf(model, frames: np.ndarray, size: int, spacing: tuple[float, float] = (1.0, 1.0), chunk: int = 32,
-             cleanup: bool = True, device: str = "cpu", frame_ms: Optional[float] = None) -> SSCFResult:
-    """Segment a clip ``[T, H, W]`` (intensities normalised as :func:`~cardiacmotion.echo.clips.normalise_frames`)."""
-    from cardiacmotion.echo.sscf_data import from_network, to_network, window_indices
+             cleanup: bool = True, device: str = "cpu", frame_ms: Optional[float] = None,
+             mm_per_px: Optional[float] = None) -> SSCFResult:
+    """Segment a clip ``[T, H, W]`` (intensities normalised as :func:`~cardiacmotion.echo.clips.normalise_frames`).
+
+    With ``mm_per_px`` (the training scale) and a plausible pixel spacing (0.05-3 mm) the frames are
+    resampled to that physical scale (the net is fully convolutional, so any field of view fits);
+    otherwise they are padded to a square and resized to ``size`` as in training.
+    """
+    from cardiacmotion.echo.sscf_data import (from_network, from_network_physical, physical_geometry, to_network,
+                                              to_network_physical, window_indices)
 
     t0 = time.perf_counter()
     n, h, w = frames.shape
-    x = to_network(frames, size).to(device)
+    geo = None
+    if mm_per_px and all(0.05 <= float(s) <= 3.0 for s in spacing):
+        geo = physical_geometry((h, w), spacing, mm_per_px)
+        x = to_network_physical(frames, geo).to(device)
+    else:
+        x = to_network(frames, size).to(device)
     idx = torch.as_tensor(window_indices(range(n), n))
     labels = np.zeros((n, h, w), np.uint8)
     for s in range(0, n, chunk):
         win = x[idx[s:s + chunk]]  # [b, 3, S, S]
         p = model.probabilities(win)
-        p = from_network(p.float().cpu(), (h, w))
+        p = from_network_physical(p.float().cpu(), geo, (h, w)) if geo else from_network(p.float().cpu(), (h, w))
         if p.shape[1] == 1:
             labels[s:s + chunk] = (p[:, 0] >= 0.5).numpy().astype(np.uint8)
         else:
@@ -112,7 +124,7 @@ def segment_sscf(image: Cine, seeds=None, landmarks=None, weights: Optional[str]
     times = getattr(image, "frame_times_ms", None)
     frame_ms = float(np.median(np.diff(times))) if times is not None and len(times) > 1 else None
     res = run_sscf(model, normalise_frames(image.array[:, 0]), int(cfg["size"]), (float(sp[0]), float(sp[1])),
-                   device=device, frame_ms=frame_ms)
+                   device=device, frame_ms=frame_ms, mm_per_px=cfg.get("mm_per_px"))
     seg = image.with_array(res.labels[:, None].astype(np.uint8))
     seg.meta["segmentation_method"] = "sscf"
     info = {"method": "sscf", "seed": "none (automatic)", "ed_phase": res.ed, "es_phase": res.es,

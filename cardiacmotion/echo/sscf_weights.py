@@ -11,11 +11,12 @@ from cardiacmotion.models.sscf import SSCFNet, arch_id
 MODEL_PREFIX = "sscf-"
 
 
-def save_sscf(path, model: SSCFNet, size: int, meta: dict) -> str:
-    """Write an SSCF checkpoint; returns its sha256."""
+def save_sscf(path, model: SSCFNet, size: int, meta: dict, mm_per_px: Optional[float] = None) -> str:
+    """Write an SSCF checkpoint (``mm_per_px``: the training frames' physical pixel size); returns its sha256."""
     cfg = {"size": int(size), "widths": list(model.widths), "num_classes": model.num_classes, "encoders": model.k,
            "fuse_levels": list(model.fuse_levels), "dilations": list(next(iter(model.fusion.values())).back.dilations) if len(model.fusion) else [1, 2, 3],
-           "corr": next(iter(model.fusion.values())).back.corr if len(model.fusion) else "norm"}
+           "corr": next(iter(model.fusion.values())).back.corr if len(model.fusion) else "norm",
+           "mm_per_px": None if mm_per_px is None else round(float(mm_per_px), 4)}
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return W.save_checkpoint(path, arch_id(model.widths, model.num_classes, model.k), cfg, state, meta)
 

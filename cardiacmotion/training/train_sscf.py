@@ -44,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", help="start student and teacher from this SSCF checkpoint (continued training)")
     p.add_argument("--consistency-start", type=float, default=0.0,
                    help="ramp floor: lambda_c = s + (1 - s)(t/t_max)^2 (1.0 when continuing a run whose ramp ended)")
+    p.add_argument("--mm-per-px", type=float, default=1.2667,
+                   help="network pixel size when the cached clips do not record it (phantom: 256 rows x 0.475 mm / 96)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -173,8 +175,10 @@ def train(args: argparse.Namespace) -> int:
             "final_train_dice": float(np.mean([r["dice_train"] for r in hist[-50:]])) if hist else None,
             "parameters": parameter_count(model), "clips": len(clips), "labelled_clips": int(sum(bool(c.labelled.any()) for c in clips)),
             "mean_teacher": teacher is not None, "args": {k: v for k, v in vars(args).items() if k != "func" and not callable(v)}}
-    sha = save_sscf(args.output, model, args.size, meta)
+    mms = [c.mm_per_px for c in clips]
+    mm = float(np.mean(mms)) if all(m is not None for m in mms) else args.mm_per_px
+    sha = save_sscf(args.output, model, args.size, meta, mm)
     if teacher is not None:
-        save_sscf(str(args.output).replace(".pt", "") + "-teacher.pt", teacher, args.size, meta)
+        save_sscf(str(args.output).replace(".pt", "") + "-teacher.pt", teacher, args.size, meta, mm)
     say(f"wrote {args.output} (sha256 {sha[:12]}..., {it} iterations, {minutes:.1f} min)")
     return 0
