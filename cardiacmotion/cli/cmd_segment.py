@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     progress(0.0, "reading")
     image = read_image(args.image, modality=optional_modality(args.modality), spacing=args.spacing)
     seeds = _load_seed(args.seed, image, args.seed_phase) if args.seed else None
-    points = None if seeds is not None else _load_landmarks(args.landmarks, image)
+    points = None if seeds is not None or not args.landmarks else _load_landmarks(args.landmarks, image)
     if args.method == "tan" and args.auto:
         seeds, points = None, None
     seg, info = segment_cine(
