@@ -5,6 +5,7 @@ Methods are pluggable (:data:`RUNNERS`: name -> ``run(clip, weights) -> MethodOu
 - ``memory`` / ``registration``: the product's propagation from the painted first frame (the truth
   labels of frame 0, as a user's seed);
 - ``tan``: TAN started from the three landmarks of frame 0; ``tan-auto``: TAN fully automatic.
+- ``sscf``: SSCF, automatic (no seed); the bundled weights, or ``weights`` when its path names ``sscf``.
 
 Per clip and method: Dice per label over all frames and at ED / ES, HD95 of the LV cavity (mm, mean
 over frames), landmark error (mm; methods that track landmarks), EF by the method of discs from the
