@@ -89,6 +89,13 @@ RUNNERS: dict[str, Callable] = {
 }
 
 
+def _nanmean(values) -> float:
+    """Mean of the finite values (NaN when there are none), without numpy's empty-slice warning."""
+    v = np.asarray(list(values), dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     s = int(a.sum()) + int(b.sum())
     return 1.0 if s == 0 else 2.0 * float((a & b).sum()) / s
@@ -120,7 +127,7 @@ def asd_mm(a: np.ndarray, b: np.ndarray, spacing: tuple[float, float]) -> float:
 
 def smoothness_index_mm(labels: np.ndarray, spacing: tuple[float, float]) -> float:
     """The paper's SI (Eq. 9) for one clip: mean ASD (mm) between consecutive LV contours."""
-    return float(np.nanmean([asd_mm(labels[t - 1] == 1, labels[t] == 1, spacing) for t in range(1, labels.shape[0])]))
+    return _nanmean(asd_mm(labels[t - 1] == 1, labels[t] == 1, spacing) for t in range(1, labels.shape[0]))
 
 
 def _function(clip: EchoClip, labels: np.ndarray, landmarks_px: Optional[np.ndarray]) -> dict:
@@ -153,8 +160,8 @@ def score(clip: EchoClip, out: MethodOutput) -> dict:
     row["dice_LV_min_frame"] = min(dice(out.labels[t] == 1, truth[t] == 1) for t in range(clip.length))
     row["si_mm"] = smoothness_index_mm(out.labels, clip.spacing)
     row["si_truth_mm"] = smoothness_index_mm(truth, clip.spacing)
-    row["asd_LV_mm"] = float(np.nanmean([asd_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length)]))
-    row["hd95_LV_mm"] = float(np.nanmean([hd95_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length)]))
+    row["asd_LV_mm"] = _nanmean(asd_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length))
+    row["hd95_LV_mm"] = _nanmean(hd95_mm(out.labels[t] == 1, truth[t] == 1, clip.spacing) for t in range(clip.length))
     if out.landmarks is not None:
         err = np.linalg.norm((out.landmarks - clip.landmarks) * np.asarray(clip.spacing), axis=2)  # [T, 3]
         row["apex_err_mm"] = float(err[:, 0].mean())
@@ -271,7 +278,7 @@ def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optiona
         mr = [r for r in rows if r["method"] == m and "error" not in r and "frames" in r]
         bi = [r["biplane_ef_abs_err"] for r in rows if r["method"] == m and "biplane_ef_abs_err" in r]
         keys = sorted({k for r in mr for k, v in r.items() if isinstance(v, (int, float)) and k != "frames"})
-        s = {k: float(np.nanmean([r[k] for r in mr if k in r])) for k in keys}
+        s = {k: _nanmean(r[k] for r in mr if k in r) for k in keys}
         if mr:
             s["fps"] = float(sum(r["frames"] for r in mr) / sum(r["frames"] / r["fps"] for r in mr))
             s["worst10pct_clip_dice_LV"] = float(np.mean(sorted(r["dice_LV_min_frame"] for r in mr)[: max(1, len(mr) // 10)]))
