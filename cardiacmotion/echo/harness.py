@@ -5,6 +5,7 @@ Methods are pluggable (:data:`RUNNERS`: name -> ``run(clip, weights) -> MethodOu
 - ``memory`` / ``registration``: the product's propagation from the painted first frame (the truth
   labels of frame 0, as a user's seed);
 - ``tan``: TAN started from the three landmarks of frame 0; ``tan-auto``: TAN fully automatic.
+- ``sscf``: SSCF, automatic (no seed); the bundled weights, or ``weights`` when its path names ``sscf``.
 
 Per clip and method: Dice per label over all frames and at ED / ES, HD95 of the LV cavity (mm, mean
 over frames), landmark error (mm; methods that track landmarks), EF by the method of discs from the
@@ -69,12 +70,22 @@ def _tan(auto: bool) -> Callable:
     return run
 
 
+def _sscf(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
+    from cardiacmotion.echo.sscf_segment import run_sscf
+    from cardiacmotion.echo.sscf_weights import load_sscf
+
+    model, cfg = load_sscf(weights if weights and "sscf" in str(weights) else None)
+    res = run_sscf(model, clip.frames, int(cfg["size"]), clip.spacing, mm_per_px=cfg.get("mm_per_px"))
+    return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
+
+
 #: name -> runner; SSCF and PKEcho-Net register here when they exist
 RUNNERS: dict[str, Callable] = {
     "memory": _propagation("memory"),
     "registration": _propagation("registration"),
     "tan": _tan(False),
     "tan-auto": _tan(True),
+    "sscf": _sscf,
 }
 
 
