@@ -33,6 +33,7 @@ from cardiacmotion.io.seeds import SeedSet
 from cardiacmotion.progress import ProgressFn, silent
 from cardiacmotion.propagation.base import NUM_CLASSES
 from cardiacmotion.propagation.order import (PropagatorFactory, _add_memory, _Grid, _make, _set_context, apex_step,
+                                             checked_seeds,
                                              heart_crop, normalise, propagate_4d)
 
 
@@ -76,17 +77,7 @@ class _Plan:
 
 def _plan(index: int, image: Cine, seeds: SeedSet) -> _Plan:
     T, K, J, I = image.array.shape
-    seeded = np.asarray(seeds.seeded, dtype=bool)
-    slabels = np.asarray(seeds.labels)
-    if slabels.shape != (T, K, J, I) or seeded.shape != (T, K):
-        raise InputError(f"the seed grid {slabels.shape} does not match the image {image.array.shape}")
-    if not seeded.any():
-        raise InputError("the seed marks no slice or phase")
-    labels = sorted(int(v) for v in np.unique(slabels[seeded]) if v != 0)
-    if not labels:
-        raise InputError("the seed has no labelled voxel")
-    if max(labels) >= NUM_CLASSES:
-        raise InputError(f"seed labels must be in 1..{NUM_CLASSES - 1}, got {labels}")
+    seeded, slabels, labels = checked_seeds(image, seeds)
     crop = heart_crop(seeds, image.spacing[:2])
     sl = (slice(None), slice(None), slice(crop.j0, crop.j1), slice(crop.i0, crop.i1))
     out = np.zeros((T, K) + crop.shape, dtype=np.uint8)

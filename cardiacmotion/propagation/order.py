@@ -172,17 +172,7 @@ def propagate_4d(
         uint8 label array ``[T, K, J, I]``.
     """
     T, K, J, I = image.array.shape
-    seeded = np.asarray(seeds.seeded, dtype=bool)
-    slabels = np.asarray(seeds.labels)
-    if slabels.shape != (T, K, J, I) or seeded.shape != (T, K):
-        raise InputError(f"the seed grid {slabels.shape} does not match the image {image.array.shape}")
-    if not seeded.any():
-        raise InputError("the seed marks no slice or phase")
-    labels = sorted(int(v) for v in np.unique(slabels[seeded]) if v != 0)
-    if not labels:
-        raise InputError("the seed has no labelled voxel")
-    if max(labels) >= NUM_CLASSES:
-        raise InputError(f"seed labels must be in 1..{NUM_CLASSES - 1}, got {labels}")
+    seeded, slabels, labels = checked_seeds(image, seeds)
 
     crop = heart_crop(seeds, image.spacing[:2])
     sl = (slice(None), slice(None), slice(crop.j0, crop.j1), slice(crop.i0, crop.i1))
@@ -254,3 +244,20 @@ def propagate_4d(
     keep = np.isin(full, labels)
     full[~keep] = 0
     return full
+
+
+def checked_seeds(image: Cine, seeds) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """``(seeded [T,K] bool, seed labels [T,K,J,I], sorted label values)`` after checking the seed fits the image."""
+    T, K, J, I = image.array.shape
+    seeded = np.asarray(seeds.seeded, dtype=bool)
+    slabels = np.asarray(seeds.labels)
+    if slabels.shape != (T, K, J, I) or seeded.shape != (T, K):
+        raise InputError(f"the seed grid {slabels.shape} does not match the image {image.array.shape}")
+    if not seeded.any():
+        raise InputError("the seed marks no slice or phase")
+    labels = sorted(int(v) for v in np.unique(slabels[seeded]) if v != 0)
+    if not labels:
+        raise InputError("the seed has no labelled voxel")
+    if max(labels) >= NUM_CLASSES:
+        raise InputError(f"seed labels must be in 1..{NUM_CLASSES - 1}, got {labels}")
+    return seeded, slabels, labels
