@@ -68,7 +68,7 @@ def apply_thread_policy(requested: Optional[int] = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if not _USER_OMP:
         os.environ["OMP_NUM_THREADS"] = str(n)
-        os.environ["MKL_NUM_THREADS"] = str(n)
+    os.environ["MKL_NUM_THREADS"] = str(n)  # an inherited MKL count would override OMP's in torch
     torch = sys.modules.get("torch")
     if torch is not None:
         if torch.get_num_threads() != n:

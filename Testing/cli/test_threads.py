@@ -14,7 +14,7 @@ def _probe(env_extra: dict) -> list[str]:
             "n = apply_thread_policy()\n"
             "import os, torch\n"
             "print(n, available_cores(), torch.get_num_threads(), os.environ.get('OMP_WAIT_POLICY'))\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "CARDIACMOTION_THREADS", "OMP_WAIT_POLICY")}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CARDIACMOTION_THREADS", "OMP_WAIT_POLICY")}
     env.update(PYTHONPATH=str(REPO), **env_extra)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
