@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from cardiacmotion.evaluation.evidence import auto_choices, auto_method, choose_propagation, write_evidence
+from cardiacmotion.evaluation.evidence import (auto_choices, auto_method, choose_echo_propagation, choose_propagation,
+                                               write_echo_evidence, write_evidence)
 
 
 def _row(source, method, lv, myo, rv=None, **scores):
@@ -64,12 +65,43 @@ def _record(directory, propagation, scoring):
 def test_write_and_read_the_record_keeps_the_models(models_dir):
     before = json.loads((models_dir / "models.json").read_text())["models"]
     assert auto_method("propagation", "MR") in (None, "memory", "registration", "fusion")
+    us_before = auto_method("propagation", "US")
     _record(models_dir, "registration", "thickening")
     data = json.loads((models_dir / "models.json").read_text())
     assert data["models"] == before
     assert auto_method("propagation", "MR") == "registration"
-    assert auto_method("propagation", "US") is None  # no evidence for echo: the built-in default stays
+    assert auto_method("propagation", "US") == us_before  # an MR table run keeps the echo record
     assert auto_method("scoring") == "thickening"
+
+
+def _echo_result(reg, mem, fus):
+    def s(d):
+        return {"clips": 20, "dice_LV": d[0], "dice_myocardium": d[1], "dice_LA": d[2]}
+    return {"held-out training-phantom clips": {"summary": {"memory": s((0.99, 0.99, 0.99)), "registration": s((0.5, 0.5, 0.5))}},
+            "independent echo generator clips": {"summary": {"registration": s(reg), "memory": s(mem), "fusion": s(fus)}}}
+
+
+def test_echo_choice_uses_only_the_independent_clips_and_the_same_rule():
+    res = choose_echo_propagation(_echo_result((0.95, 0.90, 0.85), (0.96, 0.89, 0.90), (0.95, 0.91, 0.86)))
+    assert res["eligible"] == ["registration", "fusion"] and res["choice"] == "fusion"
+    res = choose_echo_propagation(_echo_result((0.95, 0.90, 0.85), (0.88, 0.74, 0.80), (0.94, 0.88, 0.84)))
+    assert res["choice"] == "registration" and res["eligible"] == ["registration"]
+    assert choose_echo_propagation({"held-out training-phantom clips": {"summary": {"registration": {"clips": 3}}}}) is None
+
+
+def test_echo_record_is_followed_by_segment_and_kept_by_mr_runs(models_dir):
+    from cardiacmotion.propagation.segment import segment_cine
+    from cardiacmotion.echo.clips import phantom_clip
+    from cardiacmotion.echo.harness import _seedset
+
+    rec = choose_echo_propagation(_echo_result((0.95, 0.90, 0.85), (0.88, 0.74, 0.80), (0.94, 0.88, 0.84)))
+    write_echo_evidence(rec, {"command": "test"}, models_dir)
+    assert auto_method("propagation", "US") == "registration"
+    _record(models_dir, "memory", "thickening")
+    assert auto_method("propagation", "US") == "registration" and auto_method("propagation", "MR") == "memory"
+    clip = phantom_clip(5, "A4C", frames=6)
+    _, info = segment_cine(clip.cine, seeds=_seedset(clip), method="auto", device="cpu")
+    assert info["method"] == "registration" and "held-out evidence" in info["auto"]
 
 
 def test_segment_and_score_auto_follow_the_record(models_dir):

@@ -25,6 +25,8 @@ def add_echo_target(evaluate_parser: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, help="phantom clip length (default: the phantom's 30-80)")
     p.add_argument("--json-out", help="write rows and summary as JSON")
     p.add_argument("--cache", help="folder caching the generated clips between runs")
+    p.add_argument("--write-evidence", action="store_true",
+                   help="record the echo auto choice (memory/fusion vs registration on the independent clips) in models.json")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -63,4 +65,19 @@ def run(args: argparse.Namespace) -> int:
         from cardiacmotion.cli.common import write_json
 
         write_json(result, args.json_out)
+    if getattr(args, "write_evidence", False):
+        _write_evidence(result, args, methods)
     return 0
+
+
+def _write_evidence(result: dict, args: argparse.Namespace, methods: list) -> None:
+    from cardiacmotion.evaluation.evidence import choose_echo_propagation, write_echo_evidence
+
+    record = choose_echo_propagation(result)
+    if record is None:
+        raise InputError("--write-evidence needs registration on independent clips (--independent-per-view N)")
+    cmd = (f"cardiacmotion evaluate echo --phantom-per-view {args.phantom_per_view} --independent-per-view "
+           f"{args.independent_per_view} --methods {','.join(methods)} --write-evidence")
+    write_echo_evidence(record, {"command": cmd, "device": "cpu"})
+    print(f"echo auto: {record['choice']} (eligible {', '.join(record['eligible'])}; mean Dice "
+          + ", ".join(f"{m} {v}" for m, v in record["mean_dice"].items()) + ")", file=sys.stderr)

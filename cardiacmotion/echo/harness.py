@@ -83,6 +83,7 @@ def _sscf(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
 RUNNERS: dict[str, Callable] = {
     "memory": _propagation("memory"),
     "registration": _propagation("registration"),
+    "fusion": _propagation("fusion"),
     "tan": _tan(False),
     "tan-auto": _tan(True),
     "sscf": _sscf,

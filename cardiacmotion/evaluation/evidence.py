@@ -9,6 +9,9 @@ Rules (DESIGN.md section 8; issue 20):
 * propagation: a method that uses learned weights (memory, fusion) is eligible only if it is at least
   as good as the training-free registration on *every* label of *every* evidence source; among
   the eligible methods (registration always is) the best mean Dice wins;
+* echo propagation (``auto.propagation.US``, written by ``cardiacmotion evaluate echo --write-evidence``):
+  the same rule over the seeded echo methods (memory, fusion vs registration) on the independent echo
+  generator's clips, per label (LV, myocardium, LA);
 * scoring: the learned scorer is eligible only if, from the segmentation that auto propagation
   gives, it is at least as good as the thickening rule in 4-way accuracy, abnormal accuracy and MSI r
   on the independent generator; otherwise auto scores by thickening.
@@ -78,8 +81,57 @@ def auto_choices(summary: list[dict]) -> dict:
             "sources": list(EVIDENCE_SOURCES)}
 
 
+ECHO_EVIDENCE_SOURCE = "independent echo generator clips"
+ECHO_LABELS = {"LV": "dice_LV", "Myo": "dice_myocardium", "LA": "dice_LA"}
+
+
+def choose_echo_propagation(result: dict) -> Optional[dict]:
+    """The echo ``auto`` record from an ``evaluate echo`` result (``{group title: {"summary": ...}}``):
+    ``{"choice", "eligible", "mean_dice", "evidence"}``, or ``None`` without independent-clip evidence
+    for registration. Same rule as :func:`choose_propagation`."""
+    group = result.get(ECHO_EVIDENCE_SOURCE) or {}
+    summary = group.get("summary") or {}
+    candidates = [m for m in (TRAINING_FREE,) + LEARNED_METHODS if summary.get(m, {}).get("clips")]
+    if TRAINING_FREE not in candidates:
+        return None
+    evidence = {m: {lab: round(float(summary[m][key]), 4) for lab, key in ECHO_LABELS.items()
+                    if summary[m].get(key) is not None and summary[m][key] == summary[m][key]}
+                for m in candidates}
+    base = evidence[TRAINING_FREE]
+    eligible, means = [], {}
+    for m in candidates:
+        vals = [evidence[m].get(lab) for lab in base]
+        ok = all(v is not None for v in vals)
+        means[m] = round(sum(v for v in vals if v is not None) / max(1, sum(v is not None for v in vals)), 4)
+        if m == TRAINING_FREE or (ok and all(evidence[m][lab] >= base[lab] for lab in base)):
+            eligible.append(m)
+    choice = max(eligible, key=lambda m: (means[m], m == TRAINING_FREE))
+    return {"choice": choice, "eligible": eligible, "mean_dice": means,
+            "evidence": {ECHO_EVIDENCE_SOURCE: evidence}, "clips": int(summary[TRAINING_FREE]["clips"])}
+
+
+def write_echo_evidence(record: dict, measured_with: dict, directory=None) -> None:
+    """Record the echo choice as ``auto.propagation.US`` (the MR record and the rest stay)."""
+    import json
+    from pathlib import Path
+
+    from cardiacmotion.io.atomic import atomic_output
+    from cardiacmotion.models.weights import models_dir, read_manifest
+
+    directory = Path(directory or models_dir())
+    data = read_manifest(directory)
+    auto = dict(data.get("auto") or {})
+    prop = dict(auto.get("propagation") or {})
+    prop["US"] = dict(record, measured_with=measured_with)
+    auto["propagation"] = prop
+    data["auto"] = auto
+    with atomic_output(directory / "models.json") as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=2) + "\n")
+
+
 def write_evidence(report: dict, directory=None) -> None:
-    """Record ``report['auto']`` (with what was measured) as the manifest's ``"auto"`` section."""
+    """Record ``report['auto']`` (with what was measured) as the manifest's ``"auto"`` section; an echo
+    record already there (``propagation.US``, from ``evaluate echo``) is kept."""
     import json
     from pathlib import Path
 
@@ -89,6 +141,9 @@ def write_evidence(report: dict, directory=None) -> None:
     directory = Path(directory or models_dir())
     data = read_manifest(directory)
     auto = dict(report["auto"])
+    old_us = ((data.get("auto") or {}).get("propagation") or {}).get("US")
+    if old_us and "US" not in (auto.get("propagation") or {}):
+        auto["propagation"] = dict(auto.get("propagation") or {}, US=old_us)
     auto["measured_with"] = {"models": report.get("models"), "command": report.get("command"),
                              "device": report.get("device"), "cases": {s["source"]: s["cases"] for s in report["summary"]}}
     data["auto"] = auto
