@@ -74,32 +74,24 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._jobs = None
-        self._timer = None
         self._observedLandmarks = None
         self._hasResult = False
 
     def setup(self) -> None:
-        import qt
-
         ScriptedLoadableModuleWidget.setup(self)
         lib().ensureEngineImportable()
-        from cardiacmotion.slicerbridge.jobs import JobSlot
 
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/CardiacMotionScoring.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = CardiacMotionScoringLogic()
-        self._jobs = JobSlot(on_state_changed=self._checkCanApply)
+        self._jobs = lib().JobPanel(self.ui, self._checkCanApply, self.onJobEnded)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
         self.ui.showLayoutButton.connect("clicked(bool)", self.onShowLayout)
-        self._timer = qt.QTimer()
-        self._timer.setInterval(200)
-        self._timer.connect("timeout()", self.onPollJob)
-        self.ui.progressBar.setVisible(False)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -181,28 +173,7 @@ class CardiacMotionScoringWidget(ScriptedLoadableModuleWidget, VTKObservationMix
         with slicer.util.tryWithErrorDisplay(_("Failed to start the scoring."), waitCursor=True):
             lib().ensureEngineDependencies()
             job, context = self.logic.startScoring(self._parameterNode)
-            self.ui.logTextEdit.clear()
-            lib().appendLog(self.ui.logTextEdit, [" ".join(context["command"])])
-            self.ui.progressBar.setValue(0)
-            self.ui.progressBar.setVisible(True)
-            self.ui.statusLabel.text = _("Starting the engine...")
-            self._jobs.start(job, context)
-            self._timer.start()
-
-    def onPollJob(self) -> None:
-        def onProgress(event):
-            self.ui.progressBar.setValue(int(round(event.fraction * 100)))
-            if event.message:
-                self.ui.statusLabel.text = event.message
-
-        ended = self._jobs.poll(onProgress, lambda line: lib().appendLog(self.ui.logTextEdit, [line]))
-        if self._jobs.job is not None and self._jobs.job.device:
-            self.ui.deviceLabel.text = _("Device: {device}").format(device=self._jobs.job.device)
-        if not self._jobs.running or ended:
-            self._timer.stop()
-        if ended:
-            self.ui.progressBar.setVisible(False)
-            self._jobs.finish(self.onJobEnded)  # the buttons are refreshed even when this raises
+            self._jobs.start(job, context, _("Starting the engine..."), [" ".join(context["command"])])
 
     def onJobEnded(self, job, context) -> None:
         with slicer.util.tryWithErrorDisplay(_("Scoring failed."), waitCursor=True):

@@ -90,22 +90,18 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._jobs = None
-        self._timer = None
         self._connectedPlotViews = []
 
     def setup(self) -> None:
-        import qt
-
         ScriptedLoadableModuleWidget.setup(self)
         lib().ensureEngineImportable()
-        from cardiacmotion.slicerbridge.jobs import JobSlot
 
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/CardiacMotionSegmentation.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
         self.logic = CardiacMotionSegmentationLogic()
-        self._jobs = JobSlot(on_state_changed=self._checkCanApply)
+        self._jobs = lib().JobPanel(self.ui, self._checkCanApply, self.onJobEnded)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -115,10 +111,6 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
         self.ui.createSeedSegmentsButton.connect("clicked(bool)", self.onCreateSeedSegments)
         self.ui.createLandmarksButton.connect("clicked(bool)", self.onCreateLandmarks)
         self.ui.loadCineButton.connect("clicked(bool)", self.onLoadCine)
-        self._timer = qt.QTimer()
-        self._timer.setInterval(200)
-        self._timer.connect("timeout()", self.onPollJob)
-        self.ui.progressBar.setVisible(False)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -216,8 +208,8 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
             workdir = lib().workDirectory()
             output = f"{workdir}/{modulelogic.cine_name(path)}.seq.nrrd"
             job = runner.BackgroundJob(modulelogic.conversion_command(path, output, modality, spacing)).start()
-            self.startPolling(job, {"kind": "convert", "output": output, "workdir": workdir, "modality": modality},
-                              _("Reading the cine..."))
+            self._jobs.start(job, {"kind": "convert", "output": output, "workdir": workdir, "modality": modality},
+                             _("Reading the cine..."))
 
     def showCine(self, proxy) -> None:
         self._parameterNode.inputVolume = proxy
@@ -316,36 +308,12 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
                 if not self.askFrameInterval(exc):
                     return
                 job, context = self.logic.startSegmentation(self._parameterNode, seedSource)
-            self.ui.logTextEdit.clear()
-            lib().appendLog(self.ui.logTextEdit, [" ".join(context["command"]),
-                                            _("Modality {modality}, view {view}; frame times from {source}").format(
-                                                modality=context["modality"], view=context["view"],
-                                                source=context["frame_time_source"])]
-                      + ([_("Seed segments: {notes}").format(notes=context["notes"])] if context.get("notes") else []))
-            self.startPolling(job, context, _("Starting the engine..."))
-
-    def startPolling(self, job, context, status: str) -> None:
-        self.ui.progressBar.setValue(0)
-        self.ui.progressBar.setVisible(True)
-        self.ui.statusLabel.text = status
-        self.ui.deviceLabel.text = ""
-        self._jobs.start(job, context)
-        self._timer.start()
-
-    def onPollJob(self) -> None:
-        def onProgress(event):
-            self.ui.progressBar.setValue(int(round(event.fraction * 100)))
-            if event.message:
-                self.ui.statusLabel.text = event.message
-
-        ended = self._jobs.poll(onProgress, lambda line: lib().appendLog(self.ui.logTextEdit, [line]))
-        if self._jobs.job is not None and self._jobs.job.device:
-            self.ui.deviceLabel.text = _("Device: {device}").format(device=self._jobs.job.device)
-        if not self._jobs.running or ended:
-            self._timer.stop()
-        if ended:
-            self.ui.progressBar.setVisible(False)
-            self._jobs.finish(self.onJobEnded)  # the buttons are refreshed even when this raises
+            log = [" ".join(context["command"]),
+                   _("Modality {modality}, view {view}; frame times from {source}").format(
+                       modality=context["modality"], view=context["view"], source=context["frame_time_source"])]
+            if context.get("notes"):
+                log.append(_("Seed segments: {notes}").format(notes=context["notes"]))
+            self._jobs.start(job, context, _("Starting the engine..."), log)
 
     def onJobEnded(self, job, context) -> None:
         kind = context.get("kind")
@@ -371,7 +339,7 @@ class CardiacMotionSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservati
                 self.logic.loadSegmentation(self._parameterNode, context)
                 self.showCorrectedPhases()
                 job2, context2 = self.logic.startFunction(context)  # volume curves, in the background too
-                self.startPolling(job2, context2, _("Computing the volume curves..."))
+                self._jobs.start(job2, context2, _("Computing the volume curves..."))
 
 
 #

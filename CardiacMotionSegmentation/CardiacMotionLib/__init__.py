@@ -90,3 +90,58 @@ def appendLog(textWidget, lines) -> None:
     """Add engine output lines to a log panel (QPlainTextEdit)."""
     for line in lines:
         textWidget.appendPlainText(line)
+
+
+class JobPanel:
+    """One background engine run at a time for a module widget (Apply turns into Cancel while it runs): a timer
+    polls the job, whose progress, status, device and log lines go to the widget's progress bar, status label,
+    device label and log panel; ``onEnded(job, context)`` handles the result (the buttons are refreshed even
+    when it raises)."""
+
+    def __init__(self, ui, onStateChanged, onEnded) -> None:
+        import qt
+
+        ensureEngineImportable()
+        from cardiacmotion.slicerbridge.jobs import JobSlot
+
+        self.ui = ui
+        self.slot = JobSlot(on_state_changed=onStateChanged)
+        self._onEnded = onEnded
+        self.timer = qt.QTimer()
+        self.timer.setInterval(200)
+        self.timer.connect("timeout()", self.poll)
+        ui.progressBar.setVisible(False)
+
+    @property
+    def running(self) -> bool:
+        return self.slot.running
+
+    def cancel(self) -> None:
+        self.slot.cancel()
+
+    def start(self, job, context, status: str, logLines=None) -> None:
+        """Show ``status``, replace the log with ``logLines`` when given, and start polling ``job``."""
+        if logLines is not None:
+            self.ui.logTextEdit.clear()
+            appendLog(self.ui.logTextEdit, logLines)
+        self.ui.progressBar.setValue(0)
+        self.ui.progressBar.setVisible(True)
+        self.ui.statusLabel.text = status
+        self.ui.deviceLabel.text = ""
+        self.slot.start(job, context)
+        self.timer.start()
+
+    def poll(self) -> None:
+        def onProgress(event):
+            self.ui.progressBar.setValue(int(round(event.fraction * 100)))
+            if event.message:
+                self.ui.statusLabel.text = event.message
+
+        ended = self.slot.poll(onProgress, lambda line: appendLog(self.ui.logTextEdit, [line]))
+        if self.slot.job is not None and self.slot.job.device:
+            self.ui.deviceLabel.text = _("Device: {device}").format(device=self.slot.job.device)
+        if not self.slot.running or ended:
+            self.timer.stop()
+        if ended:
+            self.ui.progressBar.setVisible(False)
+            self.slot.finish(self._onEnded)
