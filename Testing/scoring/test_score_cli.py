@@ -29,7 +29,8 @@ def _args(d, *extra):
 
 def test_score_writes_json_and_bullseyes(case, capsys):
     out = case / "scores.json"
-    rc = main(_args(case, "-o", str(out), "--bullseye", str(case / "b.png"), "--thickening-bullseye", str(case / "t.png")))
+    rc = main(_args(case, "-o", str(out), "--bullseye", str(case / "b.png"), "--thickening-bullseye", str(case / "t.png"),
+                    "--rule", "thickening"))  # EXPECTED are the thickening rule's classes
     assert rc == 0
     scores = json.loads(out.read_text())
     assert scores["method"] == "thickening" and len(scores["segments"]) == 16
@@ -38,7 +39,7 @@ def test_score_writes_json_and_bullseyes(case, capsys):
     assert "auto: thickening" in scores["method_note"]
     assert "phases" in scores["method_note"] or "held-out evidence" in scores["method_note"]
     assert {s["id"]: s["score"] for s in scores["segments"]} == EXPECTED
-    assert scores["ed_phase"] == 0 and scores["es_phase"] == 1
+    assert scores["ed_phase"] == 0 and scores["es_phase"] == 1 and scores["rule"] == "thickening"
     for s in scores["segments"]:
         assert set(s) >= {"id", "name", "score", "label", "thickening_pct", "endocardial_excursion_mm"}
     assert (case / "b.png").read_bytes()[:4] == b"\x89PNG" and (case / "t.png").stat().st_size > 5000

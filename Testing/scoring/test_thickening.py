@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cardiacmotion.errors import InputError
-from cardiacmotion.scoring.thickening import Thresholds, classify, score_thickening
+from cardiacmotion.scoring.thickening import Thresholds, classify, classify_combined, ed_es_phases, motion_grade, score_thickening
 from scoring_hearts import make_heart, rotation, truth_segment
 
 # systolic thickening fraction of each segment (ED wall 8 mm, epicardium fixed)
@@ -30,7 +30,7 @@ def test_known_thickening_is_measured(kwargs):
     heart = make_heart(wall=_wall, phases=3, **kwargs)
     # phase 2 = ED again: ED/ES must come from the volumes (0 or 2 is ED, 1 is ES)
     heart.labels.array[2] = heart.labels.array[0]
-    out = score_thickening(heart.image, heart.labels, heart.landmarks)
+    out = score_thickening(heart.image, heart.labels, heart.landmarks, thresholds=Thresholds(rule="thickening"))
     assert out["es_phase"] == 1 and out["ed_phase"] in (0, 2)
     assert len(out["segments"]) == 16 and out["method"] == "thickening"
     for s in out["segments"]:
@@ -88,3 +88,42 @@ def test_same_ed_es_is_refused():
     heart = make_heart(phases=2)
     with pytest.raises(InputError, match="same phase"):
         score_thickening(heart.image, heart.labels, heart.landmarks, ed_phase=1, es_phase=1)
+
+
+def test_motion_grade_and_combined_rule():
+    # grades 1.5 / 2.5 / 3.5 at the normal / akinetic / dyskinetic boundaries, linear beyond
+    assert motion_grade(np.array([30.0, 10.0, -5.0, 50.0, -20.0]), -5.0, 10.0, 30.0) == pytest.approx([1.5, 2.5, 3.5, 0.5, 4.5])
+    t = Thresholds()
+    # thickening under-read (18 %) but the endocardium moves in like a normal wall (30 %): normal
+    cls, grade = classify_combined(np.array([18.0, 18.0, 0.0, -10.0]), np.array([30.0, 8.0, 1.0, -6.0]),
+                                   np.array([False, False, False, True]), t)
+    assert cls.tolist() == [1, 2, 3, 4]
+    assert grade[0] < 1.5 < grade[1] < 2.5 < grade[2] < 3.5 < grade[3]
+
+
+def test_combined_rule_scores_known_motion():
+    # the constructed heart with the epicardium fixed: both measures agree on the clear segments
+    heart = make_heart(wall=_wall, phases=2)
+    out = score_thickening(heart.image, heart.labels, heart.landmarks, ed_phase=0, es_phase=1)
+    assert out["rule"] == "combined" and set(out["heart_gains"]) == {"thickening", "shortening"}
+    by_id = {s["id"]: s for s in out["segments"]}
+    for seg_id in (1, 7, 11, 16):  # thickening 50-70 %
+        assert by_id[seg_id]["score"] == 1, by_id[seg_id]
+    assert by_id[5]["score"] == 4 and by_id[10]["score"] == 3 and by_id[15]["score"] == 3
+    for s in out["segments"]:
+        if abs(s["endocardial_excursion_mm"]) > 0.5:  # shortening is excursion over the ED endocardial radius
+            assert 10.0 < s["endocardial_excursion_mm"] / s["endocardial_shortening_pct"] * 100 < 40.0
+
+
+def test_ed_is_the_largest_cavity_before_es():
+    # a diastolic phase made larger than the true ED (phase 0) by the segmentation is not ED
+    heart = make_heart(wall=_wall, phases=2)
+    arr = heart.labels.array
+    ed, es = arr[0], arr[1]
+    grown = ed.copy()
+    grown[(grown == 2)] = 3  # bigger cavity
+    seq = np.stack([ed, es, es, grown, ed, ed, ed, ed])  # ES at 1; phase 3 lies after ES
+    from cardiacmotion.cine import Cine
+
+    seg = Cine(seq, heart.labels.ijk_to_ras, frame_times_ms=np.arange(8) * 40.0, modality="MR")
+    assert ed_es_phases(seg) == (0, 1)

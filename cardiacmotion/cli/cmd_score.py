@@ -19,14 +19,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="MMSA checkpoint for --method learned/auto (default: the bundled mmsa-v0.2.0)")
     p.add_argument("--bullseye", help="write the score bullseye PNG here")
     p.add_argument("--thickening-bullseye", help="write the thickening %% bullseye PNG here")
-    p.add_argument("--ed-phase", type=int, help="end-diastolic phase (default: largest LV cavity)")
+    p.add_argument("--ed-phase", type=int, help="end-diastolic phase (default: largest LV cavity in the half cycle before ES)")
     p.add_argument("--es-phase", type=int, help="end-systolic phase (default: smallest LV cavity)")
     p.add_argument("--normal-pct", type=float, default=30.0, help="thickening above this is normal (default 30)")
     p.add_argument("--akinetic-pct", type=float, default=10.0, help="thickening below this is akinetic (default 10)")
     p.add_argument("--dyskinetic-thinning-pct", type=float, default=5.0,
                    help="systolic thinning beyond this is dyskinetic (default 5)")
     p.add_argument("--dyskinetic-outward-mm", type=float, default=1.0,
-                   help="outward endocardial motion beyond this is dyskinetic (default 1.0 mm)")
+                   help="outward endocardial motion beyond this is dyskinetic (default 1.0 mm; --rule thickening)")
+    p.add_argument("--rule", default="combined", choices=["combined", "thickening"],
+                   help="training-free rule: combined (thickening and endocardial shortening, normalised to the "
+                        "heart's best-moving segments; default) or thickening (thickening alone)")
     add_common(p)
     add_series(p)
     p.set_defaults(func=run)
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         akinetic_pct=args.akinetic_pct,
         dyskinetic_thinning_pct=args.dyskinetic_thinning_pct,
         dyskinetic_outward_mm=args.dyskinetic_outward_mm,
+        rule=args.rule,
     )
     # auto follows the held-out evidence recorded in models.json (analyze.score_segmentation); without a
     # record it prefers the learned scorer, with thickening as the fallback

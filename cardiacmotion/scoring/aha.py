@@ -248,10 +248,43 @@ def _ring_complete(world: np.ndarray, myo: np.ndarray, centre: np.ndarray, frame
     return bool(hit.all())
 
 
+def ring_slices(seg: Cine, frame: "AhaFrame", phase: int) -> np.ndarray:
+    """Bool ``[K]``: slices whose LV myocardium closes a full ring around the cavity at ``phase``.
+
+    At end-systole the base descends through the fixed basal slices, which then cut the valve
+    plane, the outflow tract or the atrium: such a slice has no wall to measure on some sides.
+    """
+    myo_label = LV_MYO["MR"]
+    cav_label = LV_CAVITY["MR"]
+    out = np.zeros(seg.slices, dtype=bool)
+    for k in range(seg.slices):
+        sl = seg.array[phase, k]
+        centre = frame.centres[phase, k]
+        if not (sl == cav_label).any() or not np.all(np.isfinite(centre)):
+            continue
+        out[k] = _ring_complete(slice_world_coords(seg, k), sl == myo_label, centre, frame.e1, frame.e2)
+    return out
+
+
 def lv_phase_volumes(seg: Cine) -> np.ndarray:
     """LV cavity voxel count per phase (for ED = max, ES = min)."""
     cav = LV_CAVITY.get(seg.modality, 3)
     return (seg.array == cav).reshape(seg.phases, -1).sum(axis=1)
+
+
+def ed_es_of_volumes(volumes: np.ndarray) -> tuple[int, int]:
+    """ES = smallest LV cavity; ED = largest LV cavity in the half cycle before ES.
+
+    Ejection takes well under half a cycle, so ED lies within it; a mid-diastolic phase that a
+    propagated segmentation makes slightly larger than the true ED (diastasis is nearly as full)
+    is then not taken for ED, which would leave part of systole out of every measurement.
+    """
+    vol = np.asarray(volumes, dtype=np.float64)
+    T = vol.size
+    es = int(np.argmin(vol))
+    before = [(es - d) % T for d in range(1, max(1, T // 2) + 1)]
+    ed = max(before, key=lambda p: (vol[p], -((es - p) % T)))
+    return int(ed), es
 
 
 def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[int] = None) -> AhaFrame:
@@ -260,7 +293,7 @@ def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[in
     Args:
         seg: MR label map ``[T, K, J, I]`` (ACDC labels) on the image grid.
         landmarks: ``{name: RAS (3,)}`` with the three MR landmark names.
-        ed_phase: end-diastolic phase (default: the phase of largest LV cavity).
+        ed_phase: end-diastolic phase (default: :func:`ed_es_of_volumes`).
 
     Raises:
         InputError: echo labels, no LV, fewer than 3 slices with a full myocardial ring at ED.
@@ -271,7 +304,7 @@ def orient(seg: Cine, landmarks: Mapping[str, np.ndarray], ed_phase: Optional[in
     cav_label, myo_label, rv_label = LV_CAVITY["MR"], LV_MYO["MR"], RV_CAVITY["MR"]
     labels = seg.array
     if ed_phase is None:
-        ed_phase = int(np.argmax(lv_phase_volumes(seg)))
+        ed_phase = ed_es_of_volumes(lv_phase_volumes(seg))[0]
     if not 0 <= ed_phase < seg.phases:
         raise InputError(f"ED phase {ed_phase} is outside 0..{seg.phases - 1}")
     n = slice_normal(seg)

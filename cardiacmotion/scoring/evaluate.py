@@ -14,14 +14,15 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from cardiacmotion.scoring.thickening import Thresholds, classify, score_thickening
+from cardiacmotion.scoring.thickening import Thresholds, classify, classify_combined, heart_gain, score_thickening
 
 
 def measure_case(image, labels, landmarks, truth: dict, ed_phase: Optional[int] = None, es_phase: Optional[int] = None) -> dict:
     """Thickening measurements of one case next to its true scores.
 
     Returns:
-        ``{"segments": [{id, true_score, thickening_pct, endocardial_excursion_mm}], "true_msi",
+        ``{"segments": [{id, true_score, thickening_pct, endocardial_excursion_mm, endocardial_shortening_pct,
+        level}], "true_msi",
         "ed_phase", "es_phase"}``.
     """
     scores = score_thickening(image, labels, landmarks, ed_phase=ed_phase, es_phase=es_phase)
@@ -32,6 +33,8 @@ def measure_case(image, labels, landmarks, truth: dict, ed_phase: Optional[int] 
             "true_score": true[s["id"]],
             "thickening_pct": s["thickening_pct"],
             "endocardial_excursion_mm": s["endocardial_excursion_mm"],
+            "endocardial_shortening_pct": s.get("endocardial_shortening_pct"),
+            "level": s["level"],
         }
         for s in scores["segments"]
     ]
@@ -119,7 +122,7 @@ def _kappa(truth: np.ndarray, pred: np.ndarray) -> float:
 
 
 def summarise(records: Sequence[dict], thresholds: Optional[Thresholds] = None) -> dict:
-    """Metrics of the thickening classes over measured cases.
+    """Metrics of the training-free classes (the rule of ``thresholds``) over measured cases.
 
     Returns:
         ``{cases, segments, accuracy_4way, accuracy_abnormal, kappa_abnormal, msi_pearson_r,
@@ -129,14 +132,17 @@ def summarise(records: Sequence[dict], thresholds: Optional[Thresholds] = None) 
     thresholds = thresholds or Thresholds()
     truth, pred, msi_true, msi_pred = [], [], [], []
     for rec in records:
-        case_pred = []
-        for s in rec["segments"]:
-            if s["thickening_pct"] is None:
-                continue
-            p = classify(s["thickening_pct"], s["endocardial_excursion_mm"], thresholds)
-            truth.append(s["true_score"])
-            pred.append(p)
-            case_pred.append(p)
+        segs = [s for s in rec["segments"] if s["thickening_pct"] is not None]
+        if thresholds.rule == "combined" and segs and all(s.get("endocardial_shortening_pct") is not None for s in segs):
+            th = np.array([s["thickening_pct"] for s in segs], dtype=float)
+            sh = np.array([s["endocardial_shortening_pct"] for s in segs], dtype=float)
+            th = th * heart_gain(th, thresholds.reference_thickening_pct, thresholds)
+            sh = sh * heart_gain(sh, thresholds.reference_shortening_pct, thresholds)
+            case_pred = classify_combined(th, sh, np.array([s.get("level") == "apical" for s in segs]), thresholds)[0].tolist()
+        else:  # the thickening rule (or records measured before shortening was recorded)
+            case_pred = [classify(s["thickening_pct"], s["endocardial_excursion_mm"], thresholds) for s in segs]
+        truth.extend(s["true_score"] for s in segs)
+        pred.extend(case_pred)
         msi_true.append(rec["true_msi"])
         msi_pred.append(float(np.mean(case_pred)) if case_pred else np.nan)
     t, p = np.asarray(truth), np.asarray(pred)
