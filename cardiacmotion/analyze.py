@@ -160,7 +160,7 @@ def analyze(
             summary["skipped"]["scoring"] = "no landmarks (it needs the RV insertions and LV centre)"
         else:
             try:
-                scores = _score(tmp, image, seg, landmarks, score_method, info, function, summary)
+                scores = _score(tmp, image, seg, landmarks, score_method, info, (ed_phase, es_phase), summary)
             except Exception as exc:  # noqa: BLE001 - a later step never takes the segmentation down
                 scores = None
                 for name in ("scores.json", "bullseye.png", "thickening_bullseye.png"):
@@ -188,11 +188,13 @@ def _reason(exc: BaseException) -> str:
     return first if isinstance(exc, CardiacMotionError) else f"{type(exc).__name__}: {first}"
 
 
-def _score(tmp: Path, image, seg, landmarks, score_method: str, info: dict, function: dict, summary: dict) -> dict:
+def _score(tmp: Path, image, seg, landmarks, score_method: str, info: dict, phases: tuple, summary: dict) -> dict:
     from cardiacmotion.scoring.bullseye import write_score_bullseye, write_thickening_bullseye
 
+    # only the user's ED/ES reach the scorer: its own choice (ED = the largest cavity in the half cycle before
+    # ES) differs from the volume curve's plain maximum when a diastolic phase is as large as ED
     scores = score_segmentation(image, seg, landmarks, method=score_method, device=info.get("device", "cpu"),
-                                ed_phase=function.get("ed_phase"), es_phase=function.get("es_phase"))
+                                ed_phase=phases[0], es_phase=phases[1])
     from cardiacmotion.io.jsonout import finite_json  # NaN is not JSON (issue 19)
 
     (tmp / "scores.json").write_text(json.dumps(finite_json(scores), indent=2, allow_nan=False) + "\n")
