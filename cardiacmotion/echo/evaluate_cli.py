@@ -20,7 +20,7 @@ def add_echo_target(evaluate_parser: argparse.ArgumentParser) -> None:
     p.add_argument("--first-seed", type=int, default=9000, help="first held-out phantom seed")
     p.add_argument("--independent-per-view", type=int, default=0, help="clips per view of the independent echo generator")
     p.add_argument("--independent-first-seed", type=int, default=0)
-    p.add_argument("--methods", default="memory,registration,tan,tan-auto,sscf", help="comma-separated methods")
+    p.add_argument("--methods", default="memory,registration,tan,tan-auto,sscf,pkecho", help="comma-separated methods")
     p.add_argument("--weights", help="TAN weights (default: bundled)")
     p.add_argument("--frames", type=int, help="phantom clip length (default: the phantom's 30-80)")
     p.add_argument("--json-out", help="write rows and summary as JSON")

@@ -6,6 +6,7 @@ Methods are pluggable (:data:`RUNNERS`: name -> ``run(clip, weights) -> MethodOu
   labels of frame 0, as a user's seed);
 - ``tan``: TAN started from the three landmarks of frame 0; ``tan-auto``: TAN fully automatic.
 - ``sscf``: SSCF, automatic (no seed); the bundled weights, or ``weights`` when its path names ``sscf``.
+- ``pkecho``: PKEcho-Net, automatic (no seed); the bundled weights, or ``weights`` when its path names ``pkecho``.
 
 Per clip and method: Dice per label over all frames and at ED / ES, HD95 of the LV cavity (mm, mean
 over frames), landmark error (mm; methods that track landmarks), EF by the method of discs from the
@@ -79,6 +80,17 @@ def _sscf(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
     return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
 
 
+def _pkecho(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
+    from cardiacmotion.echo.pkecho_segment import run_pkecho
+    from cardiacmotion.echo.pkecho_weights import load_pkecho
+
+    model, cfg = load_pkecho(weights if weights and "pkecho" in str(weights) else None)
+    times = getattr(clip.cine, "frame_times_ms", None)
+    frame_ms = float(np.median(np.diff(times))) if times is not None and len(times) > 1 else None
+    res = run_pkecho(model, clip.frames, int(cfg["size"]), clip.spacing, frame_ms=frame_ms, mm_per_px=cfg.get("mm_per_px"))
+    return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
+
+
 #: name -> runner; SSCF and PKEcho-Net register here when they exist
 RUNNERS: dict[str, Callable] = {
     "memory": _propagation("memory"),
@@ -86,6 +98,7 @@ RUNNERS: dict[str, Callable] = {
     "tan": _tan(False),
     "tan-auto": _tan(True),
     "sscf": _sscf,
+    "pkecho": _pkecho,
 }
 
 
@@ -157,6 +170,8 @@ def score(clip: EchoClip, out: MethodOutput) -> dict:
             row[f"dice_{name}"] = dice(out.labels == v, truth == v)
     row["dice_LV_ED"] = dice(out.labels[clip.ed] == 1, truth[clip.ed] == 1)
     row["dice_LV_ES"] = dice(out.labels[clip.es] == 1, truth[clip.es] == 1)
+    others = [t for t in range(clip.length) if t not in (clip.ed, clip.es)]  # frames an ED/ES-trained model never saw labelled
+    row["dice_LV_unlabelled"] = _nanmean(dice(out.labels[t] == 1, truth[t] == 1) for t in others)
     row["dice_LV_min_frame"] = min(dice(out.labels[t] == 1, truth[t] == 1) for t in range(clip.length))
     row["si_mm"] = smoothness_index_mm(out.labels, clip.spacing)
     row["si_truth_mm"] = smoothness_index_mm(truth, clip.spacing)
@@ -291,7 +306,7 @@ def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optiona
     return {"rows": rows, "summary": summary}
 
 
-COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "asd_LV_mm", "hd95_LV_mm", "si_mm", "apex_err_mm", "annulus_err_mm",
+COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "dice_LV_unlabelled", "asd_LV_mm", "hd95_LV_mm", "si_mm", "apex_err_mm", "annulus_err_mm",
            "ef_abs_err", "biplane_ef_abs_err", "ed_err_frames", "es_err_frames", "view_correct", "fps")
 
 
