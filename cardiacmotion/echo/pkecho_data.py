@@ -50,23 +50,33 @@ def prepare(clip: EchoClip, size: int, frames: int = 10, keep_truth: bool = Fals
 
 
 def load_training_clips(first_seed: int, per_view: int, size: int, frames: int = 10, cache: Optional[str] = None,
-                        keep_truth: bool = False, log=print, **phantom_options) -> list[PKClip]:
-    """Training-phantom ED->ES clips (A4C and A2C of each seed), ED/ES labels only; cached per clip as .npz."""
+                        keep_truth: bool = False, log=print, randomize: float = 0.0, **phantom_options) -> list[PKClip]:
+    """Training-phantom ED->ES clips (A4C and A2C of each seed), ED/ES labels only; cached per clip as .npz.
+
+    ``randomize``: share of the clips re-imaged by the echo domain randomisation
+    (:mod:`cardiacmotion.phantom.echo_randomize`; deterministic per seed and view).
+    """
     from cardiacmotion.echo.clips import phantom_clip
+    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
+
+    def source(seed: int, view: str):
+        clip = phantom_clip(seed, view, **phantom_options)
+        return randomize_clip(clip, seed) if selected(seed, view, randomize) else clip
 
     tag = "".join(f"-{k}{v}" for k, v in sorted(phantom_options.items()))
     out: list[PKClip] = []
     for seed in range(first_seed, first_seed + per_view):
         for view in ("A4C", "A2C"):
-            path = Path(cache) / f"pkecho-{view}-{seed}-{size}-t{frames}{tag}.npz" if cache else None
+            rand = "-rand" if selected(seed, view, randomize) else ""
+            path = Path(cache) / f"pkecho-{view}-{seed}-{size}-t{frames}{tag}{rand}.npz" if cache else None
             if path is not None and path.is_file():
                 z = np.load(path)
                 truth = torch.as_tensor(z["truth"]).long() if keep_truth and "truth" in z else None
                 c = PKClip(str(z["name"]), torch.as_tensor(z["frames"]), torch.as_tensor(z["labels"]).long(), truth, z["indices"])
                 if keep_truth and truth is None:
-                    c = prepare(phantom_clip(seed, view, **phantom_options), size, frames, True)
+                    c = prepare(source(seed, view), size, frames, True)
             else:
-                c = prepare(phantom_clip(seed, view, **phantom_options), size, frames, keep_truth=True)
+                c = prepare(source(seed, view), size, frames, keep_truth=True)
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     np.savez_compressed(path, name=c.name, frames=c.frames.numpy(), labels=c.labels.numpy().astype(np.int8),

@@ -42,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cache", help="folder caching the prepared phantom clips")
+    p.add_argument("--randomize", type=float, default=0.0, metavar="F",
+                   help="share of the phantom clips re-imaged by the echo domain randomisation (0-1; 0 = off)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -112,7 +114,8 @@ def train(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     say = (lambda m: print(m, file=sys.stderr, flush=True))
     t_data = time.perf_counter()
-    clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.frames, args.cache, log=say)
+    clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.frames, args.cache, log=say,
+                                randomize=float(args.randomize))
     say(f"{len(clips)} clips of {args.frames} frames in {time.perf_counter() - t_data:.0f} s")
     model = PKEchoNet(args.backbone, args.base, args.classes, iterations=args.kernel_iterations, frames=args.frames,
                       cross_video=args.cross_video, upsample=args.upsample, temporal=not args.no_temporal)
