@@ -7,6 +7,7 @@ import torch
 
 from cardiacmotion.echo.clips import phantom_clip
 from cardiacmotion.echo.pkecho_data import clip_indices, prepare
+from cardiacmotion.echo.pkecho_eval import clip_scores
 from cardiacmotion.models.pkecho import PKEchoNet
 from cardiacmotion.models.pkecho_loss import pkecho_loss
 from cardiacmotion.training.train_pkecho import augment, sample_batch, targets
@@ -59,3 +60,5 @@ def test_overfit_one_clip_to_ed_es_dice_09(clip):
     for t in (0, 9):
         d = 2 * float((pred[t] & truth[t]).sum()) / float(pred[t].sum() + truth[t].sum())
         assert d >= 0.9, (t, d)
+    scores = clip_scores(model, [clip])  # the ablations' clip-level scorer agrees
+    assert scores["clips"] == 1 and scores["dice_ed_es"] >= 0.9 and 0.0 <= scores["dice_unlabelled"] <= 1.0
