@@ -87,7 +87,7 @@ def _pkecho(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
     model, cfg = load_pkecho(weights if weights and "pkecho" in str(weights) else None)
     times = getattr(clip.cine, "frame_times_ms", None)
     frame_ms = float(np.median(np.diff(times))) if times is not None and len(times) > 1 else None
-    res = run_pkecho(model, clip.frames, int(cfg["size"]), clip.spacing, frame_ms=frame_ms, mm_per_px=cfg.get("mm_per_px"))
+    res = run_pkecho(model, clip.frames, int(cfg["size"]), clip.spacing, frame_ms=frame_ms)
     return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
 
 

@@ -37,7 +37,7 @@ def _video_runner(method: str, weights: Optional[str]) -> Callable[[np.ndarray, 
         from cardiacmotion.echo.pkecho_weights import load_pkecho
 
         model, cfg = load_pkecho(weights)
-        return lambda f, sp, ms: run_pkecho(model, f, int(cfg["size"]), sp, frame_ms=ms, mm_per_px=cfg.get("mm_per_px"))
+        return lambda f, sp, ms: run_pkecho(model, f, int(cfg["size"]), sp, frame_ms=ms)
     if method == "sscf":
         from cardiacmotion.echo.sscf_segment import run_sscf
         from cardiacmotion.echo.sscf_weights import load_sscf

@@ -77,22 +77,20 @@ def _run_kernels(model, fr: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def run_pkecho(model, frames: np.ndarray, size: int, spacing: tuple[float, float] = (1.0, 1.0), cleanup: bool = True,
-               device: str = "cpu", frame_ms: Optional[float] = None, mm_per_px: Optional[float] = None,
-               chunk: int = 128) -> PKEchoResult:
-    """Segment a video ``[T, H, W]`` (intensities as :func:`~cardiacmotion.echo.clips.normalise_frames`); module doc."""
-    from cardiacmotion.echo.sscf_data import (from_network, from_network_physical, physical_geometry, to_network,
-                                              to_network_physical)
+               device: str = "cpu", frame_ms: Optional[float] = None, chunk: int = 128) -> PKEchoResult:
+    """Segment a video ``[T, H, W]`` (intensities as :func:`~cardiacmotion.echo.clips.normalise_frames`); module doc.
+
+    Frames are always square-padded and resized to ``size`` as in training (no physical resampling): the
+    kernel grouping (paper Eq. 1) sums over the stride-32 grid without normalisation, so a larger canvas
+    changes the kernels' scale; measured, a 0.95 mm/px canvas of 192 x 224 broke the LV on the independent
+    generator's clips (Dice ~0) where the square resize did not.
+    """
+    from cardiacmotion.echo.sscf_data import from_network, to_network
     from cardiacmotion.echo.sscf_segment import cleanup_labels, detect_ed_es
 
     t0 = time.perf_counter()
     n, h, w = frames.shape
-    geo = None
-    if mm_per_px and all(0.05 <= float(s) <= 3.0 for s in spacing):
-        geo = physical_geometry((h, w), spacing, mm_per_px, multiple=32)
-        x = to_network_physical(frames, geo)
-    else:
-        x = to_network(frames, size)
-    x = x[:, None].to(device)
+    x = to_network(frames, size)[:, None].to(device)
     tm = time.perf_counter()
     frs, affs = [], []
     for s in range(0, n, chunk):
@@ -125,7 +123,7 @@ def run_pkecho(model, frames: np.ndarray, size: int, spacing: tuple[float, float
             up = model.upsample(lg[sel], [a[sel] for a in affs], tuple(x.shape[-2:]))
             up_s[0] += time.perf_counter() - tu
             p = torch.sigmoid(up).float().cpu()
-            p = from_network_physical(p, geo, (h, w)) if geo else from_network(p, (h, w))
+            p = from_network(p, (h, w))
             best, arg = p.max(1)
             out[s:s + chunk] = np.where(best.numpy() >= 0.5, arg.numpy() + 1, 0).astype(np.uint8)
         return cleanup_labels(out) if cleanup else out
@@ -167,7 +165,7 @@ def segment_pkecho(image: Cine, seeds=None, landmarks=None, weights: Optional[st
     times = getattr(image, "frame_times_ms", None)
     frame_ms = float(np.median(np.diff(times))) if times is not None and len(times) > 1 else None
     res = run_pkecho(model, normalise_frames(image.array[:, 0]), int(cfg["size"]), (float(sp[0]), float(sp[1])),
-                     device=device, frame_ms=frame_ms, mm_per_px=cfg.get("mm_per_px"))
+                     device=device, frame_ms=frame_ms)
     seg = image.with_array(res.labels[:, None].astype(np.uint8))
     seg.meta["segmentation_method"] = "pkecho"
     info = {"method": "pkecho", "seed": "none (automatic)", "ed_phase": res.ed, "es_phase": res.es,
