@@ -76,3 +76,14 @@ def test_segment_pkecho_refuses_mr_and_bad_weights(case_dir, tmp_path):
     bad.write_bytes(b"x")
     r = _cli("segment", case_dir / "image.nii.gz", "--method", "pkecho", "--weights", bad, "-o", tmp_path / "b.nii.gz", check=False)
     assert r.returncode == 4 and not (tmp_path / "b.nii.gz").exists()
+
+
+def test_evaluate_echo_has_the_pkecho_row(tmp_path, capsys):
+    from cardiacmotion.cli.main import main
+
+    out = tmp_path / "e.json"
+    assert main(["evaluate", "echo", "--phantom-per-view", "1", "--first-seed", "9040", "--frames", "16", "--methods", "pkecho",
+                 "--json-out", str(out)]) == 0
+    s = json.loads(out.read_text())["held-out training-phantom clips"]["summary"]["pkecho"]
+    assert s["clips"] == 2 and s["errors"] == 0 and s["dice_LV"] > 0.9 and s["dice_LV_unlabelled"] > 0.9
+    assert "| pkecho | 2 |" in capsys.readouterr().out
