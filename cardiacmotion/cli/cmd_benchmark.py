@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also run each method with the through-stack pass one phase at a time (the batching's gain)")
     p.add_argument("--studies", type=int, nargs="+", metavar="N",
                    help="frames/s of the memory method with N studies batched together, for each N (MR and echo)")
+    p.add_argument("--echo", action="store_true",
+                   help="echo speed instead: PKEcho-Net model-only / end-to-end / bare encoder beside sscf and tan-auto (one run)")
+    p.add_argument("--threads", type=int, default=2, help="--echo: torch threads (default 2)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -113,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--under-load must be between 0 and 64")
     if args.studies:
         return _run_studies(args)
+    if args.echo:
+        return _run_echo(args)
     methods = args.methods or available_methods()
     # fusion runs memory and registration: there when memory is, and benchmarked only on request
     known = segment_methods()
@@ -172,4 +177,23 @@ def _run_studies(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['modality']:>5} {r['method']}: {r['studies']:4d} studies, {r['frames']:6d} frames, "
               f"{r['frames_per_second']:9.1f} frames/s, x{r['speed_ratio_vs_first']} vs {args.studies[0]} ({r['device']})")
+    return 0
+
+
+def _run_echo(args: argparse.Namespace) -> int:
+    """``--echo``: the echo speed rows (cardiacmotion.echo.pkecho_bench), ``--weights`` = PKEcho-Net weights."""
+    from cardiacmotion.echo.pkecho_bench import echo_benchmark
+
+    if args.threads < 1:
+        raise InputError("--threads must be at least 1")
+    res = echo_benchmark(args.weights, threads=args.threads)
+    if args.json_out:
+        write_json(res, args.json_out)
+    for r in res["rows"]:
+        if "error" in r:
+            print(f"{r['row']:>24}: {r['error']}")
+        else:
+            print(f"{r['row']:>24}: {r['frames_per_second']:8.1f} frames/s (median {r['median_s'] * 1000:.1f} ms, "
+                  f"p90 {r['p90_s'] * 1000:.1f} ms for {r['frames']} frames)")
+    print(f"pkecho model / bare encoder latency: x{res['encoder_ratio']} ({res['threads']} threads, load {res['load_average']})")
     return 0

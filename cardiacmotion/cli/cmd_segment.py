@@ -16,10 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", help="seed label map on the image grid (3D MR phase, 2D echo frame, or 4D)")
     add_start_options(p)
     p.add_argument("--modality", default="auto", help="auto|mr|echo")
-    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion", "tan", "sscf"],
+    p.add_argument("--method", default="auto", choices=["auto", "memory", "registration", "fusion", "tan", "sscf", "pkecho"],
                    help="propagation method (auto: the one models.json records as best on held-out evidence; "
                         "tan: echo, Temporal Affine Network from three landmarks, a seed, or --auto; "
-                        "sscf: echo, automatic, no seed)")
+                        "sscf: echo, automatic, no seed; pkecho: echo, automatic, no seed, fastest)")
     p.add_argument("--weights", help="checkpoint for the memory method (default: the bundled weights)")
     p.add_argument("--spacing", type=float, nargs="+", help="pixel spacing (mm) for AVI/MP4")
     p.add_argument("--info-json", help="also write what was done (method, device, time) as JSON")

@@ -6,6 +6,7 @@ Methods are pluggable (:data:`RUNNERS`: name -> ``run(clip, weights) -> MethodOu
   labels of frame 0, as a user's seed);
 - ``tan``: TAN started from the three landmarks of frame 0; ``tan-auto``: TAN fully automatic.
 - ``sscf``: SSCF, automatic (no seed); the bundled weights, or ``weights`` when its path names ``sscf``.
+- ``pkecho``: PKEcho-Net, automatic (no seed); the bundled weights, or ``weights`` when its path names ``pkecho``.
 
 Per clip and method: Dice per label over all frames and at ED / ES, HD95 of the LV cavity (mm, mean
 over frames), landmark error (mm; methods that track landmarks), EF by the method of discs from the
@@ -17,7 +18,7 @@ accuracy (methods that classify), frames/s. Clips come from held-out seeds of th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -79,6 +80,17 @@ def _sscf(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
     return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
 
 
+def _pkecho(clip: EchoClip, weights: Optional[str] = None) -> MethodOutput:
+    from cardiacmotion.echo.pkecho_segment import run_pkecho
+    from cardiacmotion.echo.pkecho_weights import load_pkecho
+
+    model, cfg = load_pkecho(weights if weights and "pkecho" in str(weights) else None)
+    times = getattr(clip.cine, "frame_times_ms", None)
+    frame_ms = float(np.median(np.diff(times))) if times is not None and len(times) > 1 else None
+    res = run_pkecho(model, clip.frames, int(cfg["size"]), clip.spacing, frame_ms=frame_ms)
+    return MethodOutput(res.labels, res.seconds, produced=(1,) if cfg["num_classes"] == 1 else (1, 2, 3))
+
+
 #: name -> runner; SSCF and PKEcho-Net register here when they exist
 RUNNERS: dict[str, Callable] = {
     "memory": _propagation("memory"),
@@ -87,6 +99,7 @@ RUNNERS: dict[str, Callable] = {
     "tan": _tan(False),
     "tan-auto": _tan(True),
     "sscf": _sscf,
+    "pkecho": _pkecho,
 }
 
 
@@ -158,6 +171,8 @@ def score(clip: EchoClip, out: MethodOutput) -> dict:
             row[f"dice_{name}"] = dice(out.labels == v, truth == v)
     row["dice_LV_ED"] = dice(out.labels[clip.ed] == 1, truth[clip.ed] == 1)
     row["dice_LV_ES"] = dice(out.labels[clip.es] == 1, truth[clip.es] == 1)
+    others = [t for t in range(clip.length) if t not in (clip.ed, clip.es)]  # frames an ED/ES-trained model never saw labelled
+    row["dice_LV_unlabelled"] = _nanmean(dice(out.labels[t] == 1, truth[t] == 1) for t in others)
     row["dice_LV_min_frame"] = min(dice(out.labels[t] == 1, truth[t] == 1) for t in range(clip.length))
     row["si_mm"] = smoothness_index_mm(out.labels, clip.spacing)
     row["si_truth_mm"] = smoothness_index_mm(truth, clip.spacing)
@@ -202,10 +217,19 @@ def _cached(name: str, make: Callable[[], EchoClip], cache: Optional[str]) -> Ec
     return clip
 
 
-def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, **options) -> list[EchoClip]:
-    """Held-out clips of the training phantom (both views)."""
+def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, randomize: float = 0.0,
+                  **options) -> list[EchoClip]:
+    """Held-out clips of the training phantom (both views); a ``randomize`` share of them re-imaged by the
+    echo domain randomisation (:mod:`cardiacmotion.phantom.echo_randomize`, chosen per seed and view)."""
+    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
+
     tag = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
-    return [_cached(f"phantom-{v}-{s}{tag}", lambda s=s, v=v: phantom_clip(s, v, **options), cache)
+
+    def make(s, v):
+        clip = phantom_clip(s, v, **options)
+        return replace(randomize_clip(clip, s), name=clip.name + "-rand") if selected(s, v, randomize) else clip
+
+    return [_cached(f"phantom-{v}-{s}{tag}{'-rand' if selected(s, v, randomize) else ''}", lambda s=s, v=v: make(s, v), cache)
             for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
 
 
@@ -292,7 +316,7 @@ def evaluate(clips: Sequence[EchoClip], methods: Sequence[str], weights: Optiona
     return {"rows": rows, "summary": summary}
 
 
-COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "asd_LV_mm", "hd95_LV_mm", "si_mm", "apex_err_mm", "annulus_err_mm",
+COLUMNS = ("dice_LV", "dice_myocardium", "dice_LA", "dice_LV_ED", "dice_LV_ES", "dice_LV_unlabelled", "asd_LV_mm", "hd95_LV_mm", "si_mm", "apex_err_mm", "annulus_err_mm",
            "ef_abs_err", "biplane_ef_abs_err", "ed_err_frames", "es_err_frames", "view_correct", "fps")
 
 

@@ -63,7 +63,8 @@ register_method("registration", _registration_factory)
 
 #: whole-video echo methods (not frame-to-frame mask propagators): name -> module with
 #: ``segment_<name>(image, seeds, landmarks, weights, device, seed_phase, progress, auto) -> (Cine, info)``
-ECHO_METHODS = {"tan": "cardiacmotion.echo.tan_segment", "sscf": "cardiacmotion.echo.sscf_segment"}
+ECHO_METHODS = {"tan": "cardiacmotion.echo.tan_segment", "sscf": "cardiacmotion.echo.sscf_segment",
+                "pkecho": "cardiacmotion.echo.pkecho_segment"}
 
 
 def echo_method(name: str):

@@ -46,6 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ramp floor: lambda_c = s + (1 - s)(t/t_max)^2 (1.0 when continuing a run whose ramp ended)")
     p.add_argument("--mm-per-px", type=float, default=1.2667,
                    help="network pixel size when the cached clips do not record it (phantom: 256 rows x 0.475 mm / 96)")
+    p.add_argument("--randomize", type=float, default=0.0, metavar="F",
+                   help="share of the phantom clips re-imaged by the echo domain randomisation (0-1; 0 = off)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -108,7 +110,8 @@ def train(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     say = (lambda m: print(m, file=sys.stderr, flush=True))
     t_data = time.perf_counter()
-    clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.cache, args.labelled_fraction, log=say)
+    clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.cache, args.labelled_fraction, log=say,
+                                randomize=float(getattr(args, "randomize", 0.0) or 0.0))
     say(f"{len(clips)} clips ({sum(bool(c.labelled.any()) for c in clips)} with ED/ES labels) in {time.perf_counter() - t_data:.0f} s")
     widths = tuple(int(w) for w in args.widths.split(","))
     fuse = None if args.fuse_levels == "all" else tuple(int(x) for x in args.fuse_levels.split(","))
