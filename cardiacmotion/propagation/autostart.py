@@ -379,6 +379,94 @@ def _refine_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r_endo: np.n
     return np.maximum(lowpass(out, 6), r_endo)
 
 
+def convex_radii(theta: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Radii, along the same rays, of the convex hull of the closed contour ``r(theta)``.
+
+    Experts draw the ED endocardium around papillary muscles and trabeculae (a convex outline);
+    a pool threshold carves them out as notches, which the hull fills.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.stack([np.cos(theta) * r, np.sin(theta) * r], axis=1)
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:
+        return r
+    # each facet: unit outward normal n and offset d (n . x = d, d > 0 since the centre is inside)
+    n, d = hull.equations[:, :2], -hull.equations[:, 2]
+    if (d <= 0).any():
+        return r
+    u = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    proj = u @ n.T
+    with np.errstate(divide="ignore"):
+        cand = np.where(proj > 1e-9, d[None] / proj, np.inf)
+    out = cand.min(axis=1)
+    return np.where(np.isfinite(out), np.maximum(out, r), r)
+
+
+def _local_levels(prof: np.ndarray, radii: np.ndarray, r0: np.ndarray, sp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Blood and wall intensity per ray, smooth over the angle (coil shading varies slowly).
+
+    Blood: the upper quartile of the inner part of the ray (trabeculae lower only the mean);
+    wall: the darkest value within 5 mm outside the pool edge.
+    """
+    from cardiacmotion.propagation.topology import lowpass
+
+    step = float(radii[1] - radii[0])
+    blood, wall = np.empty(len(r0)), np.empty(len(r0))
+    for a in range(len(r0)):
+        i0, i1 = int(0.3 * r0[a] / step), max(int(0.9 * r0[a] / step), int(0.3 * r0[a] / step) + 2)
+        blood[a] = np.percentile(prof[a, i0:i1], 75)
+        j0, j1 = int(r0[a] / step), min(prof.shape[1], int((r0[a] + 5.0 / sp) / step) + 1)
+        wall[a] = prof[a, j0:j1].min() if j1 > j0 else blood[a] * 0.4
+    return lowpass(blood, 3), lowpass(ndi.median_filter(wall, size=7, mode="wrap"), 4)
+
+
+def _local_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r0: np.ndarray, sp: float,
+                fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Endocardial radius per ray at the half-way level between the ray's own blood and wall.
+
+    The pool threshold is global, but coil shading can change the blood level by half across the
+    heart: each ray takes its own levels, and the edge is the outermost point before the wall's
+    minimum that is still above half-way (trabeculae inside the edge count as cavity).
+    Returns ``(r_endo, blood, wall)`` per ray.
+    """
+    from cardiacmotion.propagation.topology import lowpass
+
+    step = 0.25
+    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r0.max() + 14.0 / sp), step)
+    blood, wall = _local_levels(prof, radii, r0, sp)
+    out = r0.copy()
+    for a in range(len(r0)):
+        lo = int(r0[a] / step)
+        hi = min(prof.shape[1], int((r0[a] + 8.0 / sp) / step) + 1)
+        below = np.flatnonzero(prof[a, lo:hi] < wall[a] + fraction * (blood[a] - wall[a]))
+        out[a] = radii[lo + below[0]] if below.size else r0[a]
+    return np.maximum(lowpass(ndi.median_filter(out, size=5, mode="wrap"), 8), 2.0), blood, wall
+
+
+def flatten_shading(img: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """``img`` divided by a plane fitted to the log intensity of the blood pool.
+
+    Surface coils shade the heart: on some studies the blood at one side of the LV is half as
+    bright as at the other, and one threshold then cuts the dim side of the cavity. Trabeculae are
+    left out of the fit (the pool's darkest quarter); the correction is bounded to 0.5-2x.
+    """
+    jj, ii = np.nonzero(pool)
+    v = img[jj, ii]
+    keep = v >= np.percentile(v, 25)
+    if keep.sum() < 30:
+        return img
+    jj, ii, v = jj[keep], ii[keep], np.log(np.maximum(v[keep], 1e-4))
+    ci, cj = ii.mean(), jj.mean()
+    A = np.stack([np.ones_like(v), ii - ci, jj - cj], axis=1)
+    coef = np.linalg.lstsq(A, v, rcond=None)[0]
+    J, I = img.shape
+    gj, gi = np.mgrid[0:J, 0:I]
+    field = np.exp(np.clip(coef[1] * (gi - ci) + coef[2] * (gj - cj), np.log(0.5), np.log(2.0)))
+    return (img / field).astype(np.float32)
+
+
 def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: np.ndarray,
                      insertions: Optional[tuple] = None) -> tuple[np.ndarray, dict]:
     """ED seed labels of one short-axis slice (normalised image) from the LV centre.
@@ -393,11 +481,16 @@ def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: 
     pool = pool_mask(img, centre_ij, sp, limit_radius=45.0 / sp)
     if pool.sum() * sp * sp < 50:
         raise InputError("automatic start: no blood pool at the LV centre on the seed slice")
+    img = flatten_shading(img, pool)
+    pool2 = pool_mask(img, centre_ij, sp, limit_radius=45.0 / sp)
+    if pool2.sum() * sp * sp >= 50:
+        pool = pool2
     jj, ii = np.nonzero(pool)
     c = np.array([ii.mean(), jj.mean()])
     theta, r_endo = cavity_radii(pool, c, sp)
     blood = float(np.median(img[pool]))
-    r_endo = _refine_endo(img, c, theta, r_endo, sp, blood)
+    r_endo, _, _ = _local_endo(img, c, theta, r_endo, sp)
+    r_endo = convex_radii(theta, r_endo)
     r_epi = wall_radii(img, c, theta, r_endo, sp, blood)
     lab = draw_ring(np.zeros((J, I), np.uint8), "MR", (c[1], c[0]), theta, r_endo, r_epi)
     wall = lab > 0
