@@ -309,7 +309,7 @@ def wall_radii(img: np.ndarray, centre_ij: np.ndarray, theta: np.ndarray, r_endo
     valid = np.isfinite(thick)
     med = float(np.median(thick[valid])) if valid.sum() >= 0.25 * _N_ANG else 7.0 / sp
     thick = np.where(valid, thick, med)
-    thick = np.clip(thick, 0.6 * med, 1.6 * med)
+    thick = np.clip(thick, 0.7 * med, 1.3 * med)
     thick = ndi.median_filter(thick, size=9, mode="wrap")
     return r_endo + np.clip(lowpass(thick, 4), t_min, t_max)
 
@@ -475,7 +475,7 @@ def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: 
     ``insertions``: the user's (anterior, inferior) insertion points (i, j) when known: the RV
     is then looked for between them only. Returns ``(labels uint8 [J, I], facts)``.
     """
-    from cardiacmotion.propagation.topology import clean_labels, draw_ring
+    from cardiacmotion.propagation.topology import clean_labels, draw_ring, lowpass
 
     J, I = img.shape
     pool = pool_mask(img, centre_ij, sp, limit_radius=45.0 / sp)
@@ -491,6 +491,9 @@ def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: 
     blood = float(np.median(img[pool]))
     r_endo, _, _ = _local_endo(img, c, theta, r_endo, sp)
     r_endo = convex_radii(theta, r_endo)
+    # a long trabeculated arc stays flat under the hull: experts draw the ED endocardium as a
+    # near-ellipse, so no ray falls inside the contour's own two-harmonic (ellipse-like) fit
+    r_endo = convex_radii(theta, np.maximum(r_endo, lowpass(r_endo, 2)))
     r_epi = wall_radii(img, c, theta, r_endo, sp, blood)
     lab = draw_ring(np.zeros((J, I), np.uint8), "MR", (c[1], c[0]), theta, r_endo, r_epi)
     wall = lab > 0
