@@ -546,7 +546,8 @@ def _insertions(lab: np.ndarray, facts: dict, sp: float, rv_dir: np.ndarray) -> 
 
 
 def auto_seed(image: Cine, phase: Optional[int] = None):
-    """Build the ED seed and the three MR landmarks of a short-axis cine without any input.
+    """Build the ED seed and the three MR landmarks of a short-axis cine without any input
+    (an apical echo clip: :func:`~cardiacmotion.propagation.echo_autostart.echo_auto_seed`).
 
     Returns:
         ``(SeedSet, landmarks {name: RAS}, report)``; ``report`` has ``seed_phase``, ``seed_slice``,
@@ -557,6 +558,10 @@ def auto_seed(image: Cine, phase: Optional[int] = None):
     from cardiacmotion.io.markups import MR_LANDMARKS
     from cardiacmotion.io.seeds import SeedSet
 
+    if image.modality == "US" and image.slices == 1:
+        from cardiacmotion.propagation.echo_autostart import echo_auto_seed
+
+        return echo_auto_seed(image, phase)
     lv = find_lv(image)
     phases = estimate_ed_es(image, lv)
     ed = int(phases["ed_phase"]) if phase is None else int(phase)

@@ -1,0 +1,47 @@
+"""Automatic start of an apical echo clip for the propagation methods (no landmarks, no seed).
+
+Measured (README, Known limits) on held-out training-phantom clips and independent-generator clips;
+here one development phantom clip keeps the default run short.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cardiacmotion.errors import InputError
+from cardiacmotion.propagation.autostart import auto_seed
+from cardiacmotion.propagation.evaluate import case
+
+
+def _dice(a, b) -> float:
+    return 2.0 * float((a & b).sum()) / max(float(a.sum() + b.sum()), 1.0)
+
+
+@pytest.fixture(scope="module")
+def clip():
+    image, truth, _seeds, _landmarks, _source = case("echo", 0)
+    return image, truth
+
+
+def test_echo_automatic_seed_finds_the_lv_cavity(clip):
+    image, truth = clip
+    seeds, landmarks, report = auto_seed(image)  # dispatches to the echo start for a one-slice US clip
+    ph = report["seed_phase"]
+    assert seeds.seeded.sum() == 1 and seeds.seeded[ph, 0]
+    s, t = seeds.labels[ph, 0], truth[ph, 0]
+    assert _dice(s == 1, t == 1) >= 0.85 and _dice(s == 2, t == 2) >= 0.55
+    # ED: the largest cavity of the clip is where the truth's cavity is (near) its largest
+    areas = (truth[:, 0] == 1).sum(axis=(1, 2))
+    assert areas[ph] >= 0.95 * areas.max()
+    assert set(landmarks) == {"Apex", "Mitral annulus septal", "Mitral annulus lateral"}
+    apex = np.rint(image.ras_to_ijk_points(np.asarray(landmarks["Apex"])[None])[0]).astype(int)
+    near = truth[ph, 0, max(0, apex[1] - 6): apex[1] + 7, max(0, apex[0] - 6): apex[0] + 7]
+    assert (near == 1).any() and (near == 2).any(), "the apex lies at the cavity's tip, next to the wall"
+    assert 0.0 < report["confidence"] <= 1.0
+
+
+def test_echo_automatic_start_refuses_a_still_frame(clip):
+    image, _ = clip
+    still = image.with_array(np.asarray(image.array)[:2], frame_times_ms=np.asarray(image.frame_times_ms)[:2])
+    with pytest.raises(InputError, match="at least 4 frames"):
+        auto_seed(still)
