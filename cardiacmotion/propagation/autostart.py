@@ -8,7 +8,11 @@ temporal variance around them, and by their agreement between neighbouring slice
 the LV blood-pool area of the mid slice (the largest area among the phases near the R wave), and ES
 as the phase of the smallest area. :func:`auto_seed` builds the ED seed on the mid-ventricular
 slice (LV cavity with papillary muscles, myocardium, RV) and the three MR landmarks, with a
-confidence in [0, 1]. Nothing here is learned: it runs on any scanner's cine without weights.
+confidence in [0, 1]. The slice builder (:func:`build_seed_slice`) first divides out the coil
+shading fitted over the blood pool, takes each ray's own blood and wall levels for the
+endocardium, and draws the ED cavity as experts do: convex, around trabeculae and papillary
+muscles, never inside its own ellipse-like fit. Nothing here is learned: it runs on any
+scanner's cine without weights.
 """
 from __future__ import annotations
 
@@ -350,33 +354,6 @@ def rv_region(img: np.ndarray, lv_wall: np.ndarray, centre_ij: np.ndarray, sp: f
         return np.zeros_like(cand)
     rv = ndi.binary_closing(rv, iterations=2) & ~lv_wall
     return largest_component(ndi.binary_fill_holes(rv) & ~lv_wall)
-
-
-def _refine_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r_endo: np.ndarray, sp: float,
-                 blood: float) -> np.ndarray:
-    """Move the endocardium out to where the blurred edge is a quarter of the way from wall to blood.
-
-    The conservative pool threshold stops inside the partial-volume edge that experts include;
-    each ray is followed outward (at most 8 mm) while it stays above the lower level, which the
-    dark wall never reaches, so the cavity cannot leak into the RV.
-    """
-    from cardiacmotion.propagation.topology import lowpass
-
-    step = 0.5
-    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r_endo.max() + 12.0 / sp), step)
-    band = []
-    for a in range(_N_ANG):
-        b0, b1 = int((r_endo[a] + 2.0 / sp) / step), int((r_endo[a] + 5.0 / sp) / step) + 1
-        band.append(float(np.min(prof[a, b0:b1])) if b1 <= prof.shape[1] and b1 > b0 else np.nan)
-    wall = float(np.nanmedian(band)) if np.isfinite(band).any() else 0.3 * blood
-    low = wall + 0.25 * (blood - wall)
-    out = r_endo.copy()
-    for a in range(_N_ANG):
-        b0 = int(r_endo[a] / step)
-        b1 = min(prof.shape[1], int((r_endo[a] + 8.0 / sp) / step) + 1)
-        below = np.flatnonzero(prof[a, b0:b1] < low)
-        out[a] = radii[b0 + below[0]] if below.size else r_endo[a]
-    return np.maximum(lowpass(out, 6), r_endo)
 
 
 def convex_radii(theta: np.ndarray, r: np.ndarray) -> np.ndarray:
