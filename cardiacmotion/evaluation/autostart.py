@@ -9,6 +9,8 @@ A start **succeeds** when the LV is found (no error), the seed's LV cavity Dice 
 of its slice and phase is at least ``--success-dice`` (0.80), its myocardium Dice at least
 ``--success-myo`` (0.50, a ring rather than a blob), and the seed phase is within one phase of
 the true ED (cyclically). Success rate, Dice medians and minima, and every heart's row are reported.
+With ``--echo-phantom``/``--echo-independent`` it also measures the echo automatic start
+(:mod:`cardiacmotion.propagation.echo_autostart`): seed-frame Dice and whole-clip Dice after propagation.
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", default=None, help="folder with sunnybrook/ and ep-preclinical/ (default ../shared/data)")
     p.add_argument("--success-dice", type=float, default=0.80, help="seed LV cavity Dice a success needs")
     p.add_argument("--success-myo", type=float, default=0.50, help="seed myocardium Dice a success needs")
+    p.add_argument("--echo-phantom", default="", help="echo: training-phantom clip seeds, comma-separated (held out: 9100,...)")
+    p.add_argument("--echo-independent", type=int, default=0, help="echo: independent-generator clips (seeds 0..N-1)")
+    p.add_argument("--echo-method", default="registration",
+                   help="echo: propagate each automatic seed with this method and report whole-clip Dice ('' seed only)")
     p.add_argument("--json", default=None, help="write every number (per heart too) as JSON here")
 
 
@@ -101,6 +107,36 @@ def real_study(name: str, data_root: Path) -> dict:
     return row
 
 
+def echo_clip(source: str, seed: int, method: str = "registration") -> dict:
+    """The echo automatic start on one clip: seed-frame Dice, and whole-clip Dice after ``method``."""
+    from cardiacmotion.propagation.echo_autostart import echo_auto_seed
+
+    if source == "phantom":
+        from cardiacmotion.propagation.evaluate import case
+
+        image, truth, _seeds, _landmarks, _src = case("echo", seed)
+    else:
+        from cardiacmotion import independent
+
+        clip = independent.generate_echo(seed)
+        image, truth = clip.image, np.asarray(clip.labels.array)
+    row: dict = {"source": source, "clip": seed}
+    try:
+        seeds, _landmarks, report = echo_auto_seed(image)
+    except InputError as exc:
+        return {**row, "error": str(exc)}
+    ph = int(report["seed_phase"])
+    s, t = seeds.labels[ph, 0], truth[ph, 0]
+    row.update(seed_phase=ph, seed_lv_dice=round(_dice(s == 1, t == 1), 4), seed_myo_dice=round(_dice(s == 2, t == 2), 4))
+    if method:
+        from cardiacmotion.propagation.segment import segment_cine
+
+        seg, _info = segment_cine(image, seeds=seeds, method=method, device="cpu")
+        a = np.asarray(seg.array)
+        row.update(method=method, clip_lv_dice=round(_dice(a == 1, truth == 1), 4), clip_myo_dice=round(_dice(a == 2, truth == 2), 4))
+    return row
+
+
 def summarise(rows: list) -> dict:
     """Success rate and Dice statistics over rows of :func:`independent_heart`."""
     ok = [r for r in rows if "lv_dice" in r]
@@ -130,6 +166,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: no shared data at {root}", file=sys.stderr)
             return 2
         result["real"] = [real_study(name.strip(), root) for name in args.real.split(",") if name.strip()]
+    clips = [("phantom", int(v)) for v in args.echo_phantom.split(",") if v.strip()]
+    clips += [("independent", n) for n in range(args.echo_independent)]
+    if clips:
+        result["echo"] = []
+        for source, seed in clips:
+            result["echo"].append(echo_clip(source, seed, args.echo_method))
+            print(json.dumps(result["echo"][-1]), flush=True)
     print(json.dumps({k: v for k, v in result.items() if k != "per_heart"}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
