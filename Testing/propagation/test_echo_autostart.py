@@ -45,3 +45,22 @@ def test_echo_automatic_start_refuses_a_still_frame(clip):
     still = image.with_array(np.asarray(image.array)[:2], frame_times_ms=np.asarray(image.frame_times_ms)[:2])
     with pytest.raises(InputError, match="at least 4 frames"):
         auto_seed(still)
+
+
+def test_landmarks_command_writes_the_echo_landmarks(clip, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cardiacmotion.io import write_image
+    from cardiacmotion.io.markups import read_markups
+
+    image, truth = clip
+    write_image(image, tmp_path / "clip.nii.gz")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "cardiacmotion", "landmarks", str(tmp_path / "clip.nii.gz"),
+                           "-o", str(tmp_path / "lm.mrk.json"), "--modality", "echo"], cwd=repo, capture_output=True,
+                          text=True, timeout=600, env={"PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    points = read_markups(tmp_path / "lm.mrk.json")
+    assert set(points) == {"Apex", "Mitral annulus septal", "Mitral annulus lateral"}
