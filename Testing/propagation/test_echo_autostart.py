@@ -38,6 +38,11 @@ def test_echo_automatic_seed_finds_the_lv_cavity(clip):
     near = truth[ph, 0, max(0, apex[1] - 6): apex[1] + 7, max(0, apex[0] - 6): apex[0] + 7]
     assert (near == 1).any() and (near == 2).any(), "the apex lies at the cavity's tip, next to the wall"
     assert 0.0 < report["confidence"] <= 1.0
+    # four-chamber view: septal is the RV's side; each point within 8 mm of the phantom's own landmarks
+    assert report["septal_side"] == "the RV's side"
+    _img, _t, _s, true_lm, _src = case("echo", 0)
+    for name, ras in true_lm.items():
+        assert np.linalg.norm(np.asarray(landmarks[name]) - np.asarray(ras)) <= 8.0, name
 
 
 def test_echo_automatic_start_refuses_a_still_frame(clip):

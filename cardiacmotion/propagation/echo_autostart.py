@@ -69,7 +69,7 @@ def find_echo_lv(image: Cine) -> dict:
     lab, n = ndi.label(dark)
     sj, si = np.nonzero(sector)
     depth = float(np.max(np.hypot(si - probe[0], sj - probe[1])))
-    best = None
+    best, chambers = None, []
     grow = max(1, int(round(5.0 / sp)))
     for idx in range(1, n + 1):
         comp = lab == idx
@@ -86,12 +86,17 @@ def find_echo_lv(image: Cine) -> dict:
         jj, ii = np.nonzero(comp)
         near = float(np.min(np.hypot(ii - probe[0], jj - probe[1]))) / max(depth, 1.0)
         change *= float(np.exp(-((near / 0.35) ** 2)))
+        k = int(np.argmin(np.hypot(ii - probe[0], jj - probe[1])))
+        chambers.append((np.array([float(ii[k]), float(jj[k])]), near, idx))
         if best is None or change > best[0]:
-            best = (change, region, areas)
+            best = (change, region, areas, idx)
     if best is None or best[0] <= 0:
         raise InputError("automatic echo start found no dark cavity that moves inside the sector (give landmarks or a seed)")
+    # the other dark chambers that reach toward the transducer (their nearest point): the RV of a
+    # four-chamber view (it may be joined to its atrium); the nearest first
+    others = [c for c, near, idx in sorted(chambers, key=lambda x: x[1]) if idx != best[3] and near < 0.55]
     return {"region": best[1], "areas_mm2": best[2], "transducer_ij": probe, "threshold": thr, "frames": smooth,
-            "sector": sector}
+            "sector": sector, "other_ventricles": others}
 
 
 def cavity_on_frame(lv: dict, frame: int, sp: float) -> np.ndarray:
@@ -220,15 +225,33 @@ def echo_auto_seed(image: Cine, phase: Optional[int] = None):
         raise InputError(f"seed phase {ed} is outside 0..{image.phases - 1}")
     cavity = cavity_on_frame(lv, ed, sp)
     pts = landmarks_from_cavity(cavity, lv["transducer_ij"], sp)
-    # which annulus point is septal is not known without the view; the seed builder is symmetric
-    ijk = np.array([[*pts["apex"], 0.0], [*pts["annulus"][0], 0.0], [*pts["annulus"][1], 0.0]])
+    one, two = pts["annulus"]
+    mid = 0.5 * (one + two)
+    axis = mid - pts["apex"]
+    perp = np.array([-axis[1], axis[0]])
+    # an RV beside the LV (its tip between the apex and the annulus level): a four-chamber view,
+    # and the septal annulus point is on the RV's side of the LV axis
+    beside = [p for p in lv["other_ventricles"] if 0.0 <= (p - pts["apex"]) @ axis / max(axis @ axis, 1e-6) <= 0.9]
+    notes = []
+    if beside:
+        if (one - mid) @ perp * ((beside[0] - mid) @ perp) < 0:
+            one, two = two, one
+        side = "the RV's side"
+    else:
+        # no RV beside it (a two-chamber view): the standard display's left is septal / inferior
+        if one[0] > two[0]:
+            one, two = two, one
+        side = "the image's left (standard display)"
+        notes.append("echo automatic start: no RV beside the LV; the first annulus point is the one on the image's "
+                     "left (check them)")
+    ijk = np.array([[*pts["apex"], 0.0], [*one, 0.0], [*two, 0.0]])
     ras = image.ijk_to_ras_points(ijk)
     landmarks = {name: ras[n] for n, name in enumerate(ECHO_LANDMARKS)}
     seeds = _seed_from_cavity(image, pts, ed, sp, lv["sector"])
     change = float((areas.max() - areas.min()) / max(areas.max(), 1e-6))
     conf = float(np.clip(change / 0.3, 0, 1) * np.clip(pts["length_mm"] / 50.0, 0, 1))
-    notes = ["echo automatic start: septal and lateral annulus points are not told apart (check them)"]
     report = {"seed_phase": ed, "seed_slice": 0, "lv_slices": [0], "confidence": round(conf, 3), "ed_phase": ed,
+              "septal_side": side,
               "es_phase": int(np.argmin(areas)), "ed_source": "largest LV cavity area of the clip",
               "lv_area_mm2": [round(float(v), 1) for v in areas], "notes": notes}
     return seeds, landmarks, report
