@@ -401,11 +401,12 @@ def _local_levels(prof: np.ndarray, radii: np.ndarray, r0: np.ndarray, sp: float
 
 def _local_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r0: np.ndarray, sp: float,
                 fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Endocardial radius per ray at the half-way level between the ray's own blood and wall.
+    """Endocardial radius per ray: outward from the pool edge to the wall, at the ray's own levels.
 
-    The pool threshold is global, but coil shading can change the blood level by half across the
-    heart: each ray takes its own levels, and the edge is the outermost point before the wall's
-    minimum that is still above half-way (trabeculae inside the edge count as cavity).
+    The conservative pool threshold stops inside the partial-volume edge that experts include, and
+    coil shading changes the blood level across the heart: each ray is followed outward (at most
+    8 mm) until it falls below ``fraction`` of the way from its own wall level to its own blood
+    level (levels smooth over the angle, :func:`_local_levels`).
     Returns ``(r_endo, blood, wall)`` per ray.
     """
     from cardiacmotion.propagation.topology import lowpass
