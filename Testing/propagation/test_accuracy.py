@@ -27,7 +27,7 @@ def test_echo_mask_seeded_registration_meets_target():
 
 
 @pytest.mark.xfail(reason="known limit (README): the landmark start's slice builder, made robust for real studies, "
-                          "draws a thinner phantom wall: myocardium 0.837 vs 0.922 mask-seeded on seed 0", strict=False)
+                          "draws a thinner phantom wall: myocardium 0.846 vs 0.922 mask-seeded on seed 0 (seed Dice LV 0.958, myocardium 0.892)", strict=False)
 def test_mr_landmark_start_close_to_mask_seeded(mr_mask):
     lm = evaluate_synthetic("mr", [0], "registration", landmarks=True)
     assert lm["seed_dice"]["LV"] >= 0.85 and lm["seed_dice"]["Myo"] >= 0.7, lm

@@ -27,8 +27,8 @@ def _study(name, sunnybrook, porcine):
     return _CACHE[name]
 
 
-# measured (README): LV / myocardium Dice of the automatic ED seed against the expert ED contour
-MEASURED = {"SCD0000101": (0.91, 0.78), "SCD0000201": (0.85, 0.42), "porcine": (0.93, 0.76)}
+# measured (README; 0.946/0.827, 0.960/0.764, 0.976/0.810): LV / myocardium Dice of the automatic ED seed against the expert ED contour
+MEASURED = {"SCD0000101": (0.95, 0.83), "SCD0000201": (0.96, 0.76), "porcine": (0.98, 0.81)}
 
 
 @pytest.mark.parametrize("name", sorted(MEASURED))
@@ -43,6 +43,7 @@ def test_automatic_seed_matches_the_expert_ed_contour(name, sunnybrook, porcine)
     lv, myo = _dice(s == 3, e == 3), _dice(s == 2, e == 2)
     want_lv, want_myo = MEASURED[name]
     assert lv >= want_lv - 0.02 and myo >= want_myo - 0.03, (name, round(lv, 3), round(myo, 3))
+    assert lv >= 0.90 and myo >= 0.75, (name, round(lv, 3), round(myo, 3))  # the target
     assert 0.3 <= report["confidence"] <= 1.0
     # the LV centre landmark lies in the expert's cavity, the insertions outside it
     ijk = np.rint(cine.ras_to_ijk_points(np.array([landmarks[n] for n in ("LV center", "RV anterior insertion")]))).astype(int)

@@ -17,6 +17,7 @@ from cardiacmotion.cli.common import add_common
 #: target name -> module with HELP, add_arguments(parser), run(args)
 EVALUATION_TARGETS = {
     "table": "cardiacmotion.evaluation.table",
+    "autostart": "cardiacmotion.evaluation.autostart",
 }
 
 

@@ -8,7 +8,11 @@ temporal variance around them, and by their agreement between neighbouring slice
 the LV blood-pool area of the mid slice (the largest area among the phases near the R wave), and ES
 as the phase of the smallest area. :func:`auto_seed` builds the ED seed on the mid-ventricular
 slice (LV cavity with papillary muscles, myocardium, RV) and the three MR landmarks, with a
-confidence in [0, 1]. Nothing here is learned: it runs on any scanner's cine without weights.
+confidence in [0, 1]. The slice builder (:func:`build_seed_slice`) first divides out the coil
+shading fitted over the blood pool, takes each ray's own blood and wall levels for the
+endocardium, and draws the ED cavity as experts do: convex, around trabeculae and papillary
+muscles, never inside its own ellipse-like fit. Nothing here is learned: it runs on any
+scanner's cine without weights.
 """
 from __future__ import annotations
 
@@ -309,7 +313,7 @@ def wall_radii(img: np.ndarray, centre_ij: np.ndarray, theta: np.ndarray, r_endo
     valid = np.isfinite(thick)
     med = float(np.median(thick[valid])) if valid.sum() >= 0.25 * _N_ANG else 7.0 / sp
     thick = np.where(valid, thick, med)
-    thick = np.clip(thick, 0.6 * med, 1.6 * med)
+    thick = np.clip(thick, 0.7 * med, 1.3 * med)
     thick = ndi.median_filter(thick, size=9, mode="wrap")
     return r_endo + np.clip(lowpass(thick, 4), t_min, t_max)
 
@@ -352,31 +356,93 @@ def rv_region(img: np.ndarray, lv_wall: np.ndarray, centre_ij: np.ndarray, sp: f
     return largest_component(ndi.binary_fill_holes(rv) & ~lv_wall)
 
 
-def _refine_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r_endo: np.ndarray, sp: float,
-                 blood: float) -> np.ndarray:
-    """Move the endocardium out to where the blurred edge is a quarter of the way from wall to blood.
+def convex_radii(theta: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Radii, along the same rays, of the convex hull of the closed contour ``r(theta)``.
 
-    The conservative pool threshold stops inside the partial-volume edge that experts include;
-    each ray is followed outward (at most 8 mm) while it stays above the lower level, which the
-    dark wall never reaches, so the cavity cannot leak into the RV.
+    Experts draw the ED endocardium around papillary muscles and trabeculae (a convex outline);
+    a pool threshold carves them out as notches, which the hull fills.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.stack([np.cos(theta) * r, np.sin(theta) * r], axis=1)
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:
+        return r
+    # each facet: unit outward normal n and offset d (n . x = d, d > 0 since the centre is inside)
+    n, d = hull.equations[:, :2], -hull.equations[:, 2]
+    if (d <= 0).any():
+        return r
+    u = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    proj = u @ n.T
+    with np.errstate(divide="ignore"):
+        cand = np.where(proj > 1e-9, d[None] / proj, np.inf)
+    out = cand.min(axis=1)
+    return np.where(np.isfinite(out), np.maximum(out, r), r)
+
+
+def _local_levels(prof: np.ndarray, radii: np.ndarray, r0: np.ndarray, sp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Blood and wall intensity per ray, smooth over the angle (coil shading varies slowly).
+
+    Blood: the upper quartile of the inner part of the ray (trabeculae lower only the mean);
+    wall: the darkest value within 5 mm outside the pool edge.
     """
     from cardiacmotion.propagation.topology import lowpass
 
-    step = 0.5
-    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r_endo.max() + 12.0 / sp), step)
-    band = []
-    for a in range(_N_ANG):
-        b0, b1 = int((r_endo[a] + 2.0 / sp) / step), int((r_endo[a] + 5.0 / sp) / step) + 1
-        band.append(float(np.min(prof[a, b0:b1])) if b1 <= prof.shape[1] and b1 > b0 else np.nan)
-    wall = float(np.nanmedian(band)) if np.isfinite(band).any() else 0.3 * blood
-    low = wall + 0.25 * (blood - wall)
-    out = r_endo.copy()
-    for a in range(_N_ANG):
-        b0 = int(r_endo[a] / step)
-        b1 = min(prof.shape[1], int((r_endo[a] + 8.0 / sp) / step) + 1)
-        below = np.flatnonzero(prof[a, b0:b1] < low)
-        out[a] = radii[b0 + below[0]] if below.size else r_endo[a]
-    return np.maximum(lowpass(out, 6), r_endo)
+    step = float(radii[1] - radii[0])
+    blood, wall = np.empty(len(r0)), np.empty(len(r0))
+    for a in range(len(r0)):
+        i0, i1 = int(0.3 * r0[a] / step), max(int(0.9 * r0[a] / step), int(0.3 * r0[a] / step) + 2)
+        blood[a] = np.percentile(prof[a, i0:i1], 75)
+        j0, j1 = int(r0[a] / step), min(prof.shape[1], int((r0[a] + 5.0 / sp) / step) + 1)
+        wall[a] = prof[a, j0:j1].min() if j1 > j0 else blood[a] * 0.4
+    return lowpass(blood, 3), lowpass(ndi.median_filter(wall, size=7, mode="wrap"), 4)
+
+
+def _local_endo(img: np.ndarray, c: np.ndarray, theta: np.ndarray, r0: np.ndarray, sp: float,
+                fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Endocardial radius per ray: outward from the pool edge to the wall, at the ray's own levels.
+
+    The conservative pool threshold stops inside the partial-volume edge that experts include, and
+    coil shading changes the blood level across the heart: each ray is followed outward (at most
+    8 mm) until it falls below ``fraction`` of the way from its own wall level to its own blood
+    level (levels smooth over the angle, :func:`_local_levels`).
+    Returns ``(r_endo, blood, wall)`` per ray.
+    """
+    from cardiacmotion.propagation.topology import lowpass
+
+    step = 0.25
+    _, radii, prof, _ = _rays(ndi.gaussian_filter(img, 0.7), c, float(r0.max() + 14.0 / sp), step)
+    blood, wall = _local_levels(prof, radii, r0, sp)
+    out = r0.copy()
+    for a in range(len(r0)):
+        lo = int(r0[a] / step)
+        hi = min(prof.shape[1], int((r0[a] + 8.0 / sp) / step) + 1)
+        below = np.flatnonzero(prof[a, lo:hi] < wall[a] + fraction * (blood[a] - wall[a]))
+        out[a] = radii[lo + below[0]] if below.size else r0[a]
+    return np.maximum(lowpass(ndi.median_filter(out, size=5, mode="wrap"), 8), 2.0), blood, wall
+
+
+def flatten_shading(img: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """``img`` divided by a plane fitted to the log intensity of the blood pool.
+
+    Surface coils shade the heart: on some studies the blood at one side of the LV is half as
+    bright as at the other, and one threshold then cuts the dim side of the cavity. Trabeculae are
+    left out of the fit (the pool's darkest quarter); the correction is bounded to 0.5-2x.
+    """
+    jj, ii = np.nonzero(pool)
+    v = img[jj, ii]
+    keep = v >= np.percentile(v, 25)
+    if keep.sum() < 30:
+        return img
+    jj, ii, v = jj[keep], ii[keep], np.log(np.maximum(v[keep], 1e-4))
+    ci, cj = ii.mean(), jj.mean()
+    A = np.stack([np.ones_like(v), ii - ci, jj - cj], axis=1)
+    coef = np.linalg.lstsq(A, v, rcond=None)[0]
+    J, I = img.shape
+    gj, gi = np.mgrid[0:J, 0:I]
+    field = np.exp(np.clip(coef[1] * (gi - ci) + coef[2] * (gj - cj), np.log(0.5), np.log(2.0)))
+    return (img / field).astype(np.float32)
 
 
 def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: np.ndarray,
@@ -387,17 +453,25 @@ def build_seed_slice(img: np.ndarray, centre_ij: np.ndarray, sp: float, rv_dir: 
     ``insertions``: the user's (anterior, inferior) insertion points (i, j) when known: the RV
     is then looked for between them only. Returns ``(labels uint8 [J, I], facts)``.
     """
-    from cardiacmotion.propagation.topology import clean_labels, draw_ring
+    from cardiacmotion.propagation.topology import clean_labels, draw_ring, lowpass
 
     J, I = img.shape
     pool = pool_mask(img, centre_ij, sp, limit_radius=45.0 / sp)
     if pool.sum() * sp * sp < 50:
         raise InputError("automatic start: no blood pool at the LV centre on the seed slice")
+    img = flatten_shading(img, pool)
+    pool2 = pool_mask(img, centre_ij, sp, limit_radius=45.0 / sp)
+    if pool2.sum() * sp * sp >= 50:
+        pool = pool2
     jj, ii = np.nonzero(pool)
     c = np.array([ii.mean(), jj.mean()])
     theta, r_endo = cavity_radii(pool, c, sp)
     blood = float(np.median(img[pool]))
-    r_endo = _refine_endo(img, c, theta, r_endo, sp, blood)
+    r_endo, _, _ = _local_endo(img, c, theta, r_endo, sp)
+    r_endo = convex_radii(theta, r_endo)
+    # a long trabeculated arc stays flat under the hull: experts draw the ED endocardium as a
+    # near-ellipse, so no ray falls inside the contour's own two-harmonic (ellipse-like) fit
+    r_endo = convex_radii(theta, np.maximum(r_endo, lowpass(r_endo, 2)))
     r_epi = wall_radii(img, c, theta, r_endo, sp, blood)
     lab = draw_ring(np.zeros((J, I), np.uint8), "MR", (c[1], c[0]), theta, r_endo, r_epi)
     wall = lab > 0
@@ -450,7 +524,8 @@ def _insertions(lab: np.ndarray, facts: dict, sp: float, rv_dir: np.ndarray) -> 
 
 
 def auto_seed(image: Cine, phase: Optional[int] = None):
-    """Build the ED seed and the three MR landmarks of a short-axis cine without any input.
+    """Build the ED seed and the three MR landmarks of a short-axis cine without any input
+    (an apical echo clip: :func:`~cardiacmotion.propagation.echo_autostart.echo_auto_seed`).
 
     Returns:
         ``(SeedSet, landmarks {name: RAS}, report)``; ``report`` has ``seed_phase``, ``seed_slice``,
@@ -461,6 +536,10 @@ def auto_seed(image: Cine, phase: Optional[int] = None):
     from cardiacmotion.io.markups import MR_LANDMARKS
     from cardiacmotion.io.seeds import SeedSet
 
+    if image.modality == "US" and image.slices == 1:
+        from cardiacmotion.propagation.echo_autostart import echo_auto_seed
+
+        return echo_auto_seed(image, phase)
     lv = find_lv(image)
     phases = estimate_ed_es(image, lv)
     ed = int(phases["ed_phase"]) if phase is None else int(phase)
