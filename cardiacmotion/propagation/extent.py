@@ -6,16 +6,21 @@ the thickened walls close the cavity. Propagation (any method) carries the LV la
 slices. This training-free step runs after propagation and relabels them:
 
 - above the valve plane the LV cavity and myocardium become background (0);
+- a kept basal slice whose ring score is low (:data:`PARTIAL_RING`) cuts the LV on one side of the
+  oblique valve plane only: its labels in the directions with no dark wall (open into the atrium or
+  outflow tract) become background;
 - the apex is fixed at its extent in the largest phase (a cavity that widens toward the apex has left
-  the LV); beyond it no LV label remains; a small apical cavity that is dark in the image has closed
-  and becomes myocardium;
+  the LV); beyond it no LV label remains; a small apical cavity that is dark in the image, or a tiny one
+  (:data:`CLOSED_TINY`), has closed and becomes myocardium;
 - an RV label much wider than every slice below it (spilled into the right atrium) is removed.
 
 Basal evidence per phase and slice is the smaller of (a) the clinical basal rule measured in the
 image: around the labelled cavity, the fraction of directions in which a myocardium-dark wall
-surrounds the bright blood ("ring score"; a basal slice counts at >= 0.5), and (b) the cavity's
-continuity with the slices below it (much smaller: outflow tract or partial slice; much wider:
-atrium). Modes:
+surrounds the bright blood ("ring score"; the clinical rule counts a basal slice at >= 0.5), and (b)
+the cavity's continuity with the slices below it (much smaller: outflow tract or partial slice; much
+wider: atrium). A slice is kept at evidence >= :data:`KEEP_THRESHOLD` (0.4, below the clinical 0.5:
+tuned on training-phantom seeds 100-111, whose truth counts every slice whose centre plane cuts the
+cavity, with the Sunnybrook experts' slice ranges as a check). Modes:
 
 - ``plane`` (default): the valve plane per phase is ``b(t) = b0 + d * s(t)`` (slice units), with
   ``s(t)`` the normalised contraction from the volume curve of the slices from the anchor to the
