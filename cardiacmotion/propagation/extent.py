@@ -66,8 +66,9 @@ APEX_WIDENING = 1.25
 CLOSED_AREA = 0.3
 #: ... and under this fraction of its pixels is blood-bright.
 CLOSED_BRIGHT = 0.35
-#: An apical cavity under this fraction of the phase's largest slice is closed whatever its brightness.
-CLOSED_TINY = 0.06
+#: An apical cavity under this fraction of the phase's largest slice is closed whatever its brightness
+#: (the Sunnybrook experts counted an apical slice with 4 % of the largest cavity, not one with 0.8 %).
+CLOSED_TINY = 0.02
 #: Basal evidence at which the valve-plane fit keeps a slice (the clinical rule is RING_THRESHOLD).
 KEEP_THRESHOLD = 0.4
 #: A kept basal slice whose ring score is under this is partial: its open directions are trimmed (0: never).
