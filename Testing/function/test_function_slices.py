@@ -88,7 +88,7 @@ def test_sunnybrook_seeded_on_one_slice_ef_as_function_reports(sunnybrook):
     seeds = single_slice_seed(labels, ed, int(ks[len(ks) // 2]), keep=[2, 3])
     seg, info = segment_cine(image, seeds=seeds, method="registration", device="cpu")
     r = compute_function(seg)
-    # measured: EF 23.6 vs 26.3, EDV 193 vs 191 ml, mass 120 vs 117 g (without the step: 20.7, 219, 149)
+    # measured: EF 23.5 vs 26.3, EDV 193 vs 191 ml, mass 121 vs 117 g (without the step: 20.7, 219, 149)
     assert abs(r["lv_ef_pct"] - expert["lv_ef_pct"]) <= 4.0, (r["lv_ef_pct"], expert["lv_ef_pct"])
     assert r["lv_edv_ml"] == pytest.approx(expert["lv_edv_ml"], rel=0.10)
     assert r["lv_mass_g"] == pytest.approx(expert["lv_mass_g"], rel=0.15)

@@ -102,3 +102,27 @@ def test_limits_parse_and_apply(carried):
     _, info = lv_extent(case.image, seg, None, mode="off", basal={es: k_es + 1})
     assert info["lv_slices_per_phase"][es][0] == k_es + 1
     assert set(EXTENT_MODES) == {"plane", "ring", "off"}
+
+
+def test_partial_basal_slice_is_trimmed_to_its_walled_side():
+    """A basal slice cut by the oblique valve plane: the dark wall surrounds the cavity on one side
+    only; the carried labels on the open (atrial) side become background, the walled side stays."""
+    from cardiacmotion.propagation.extent import trim_open_sectors
+
+    y, x = np.mgrid[:80, :80]
+    r = np.hypot(x - 40, y - 40)
+    img = np.full((80, 80), 0.3)  # grey surroundings
+    img[(r >= 14) & (r < 20) & (x < 40)] = 0.1  # myocardium: dark wall on the left half only
+    img[(r >= 14) & (x >= 40)] = 1.0  # atrial blood continues on the right
+    img[r < 14] = 1.0  # blood
+    lab = np.where(r < 14, 3, np.where(r < 20, 2, 0)).astype(np.uint8)
+    before = lab.copy()
+    trim_open_sectors(img, lab, thr=0.55, band=4.0)
+    left, right = x < 36, x > 44
+    assert (lab[left] == before[left]).all()  # the walled side is untouched
+    assert not ((lab == 3) & right).any() and not ((lab == 2) & right).any()
+    assert 0.35 < (lab == 3).sum() / (before == 3).sum() < 0.65
+    closed = np.where(r < 14, 3, np.where(r < 20, 2, 0)).astype(np.uint8)
+    ring = np.where(r < 14, 1.0, np.where(r < 20, 0.1, 0.3))
+    trim_open_sectors(ring, closed, thr=0.55, band=4.0)
+    assert (closed == np.where(r < 14, 3, np.where(r < 20, 2, 0))).all()  # a whole ring: nothing trimmed

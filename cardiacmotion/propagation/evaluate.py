@@ -109,22 +109,51 @@ def evaluate_sunnybrook(study_dir: str, contours_dir: str, method: str = "regist
     s = seg.array
     other_es = [k for k in np.where(endo[es])[0] if k != k0]
     other_ed = [k for k in ks if k != k0]
-    cont = np.where(endo[es] & endo[ed])[0]
-
-    def vol(a, t):
-        return float((a[t][cont] == 3).sum())
-
-    ef_true = 100 * (vol(truth, ed) - vol(truth, es)) / vol(truth, ed)
-    ef_pred = 100 * (vol(s, ed) - vol(s, es)) / vol(s, ed)
-    return {
+    out = {
         "study": study_dir.rstrip("/").split("/")[-1],
         "lv_dice_es": round(float(np.mean([dice(s[es, k] == 3, truth[es, k] == 3) for k in other_es])), 4),
         "lv_dice_ed": round(float(np.mean([dice(s[ed, k] == 3, truth[ed, k] == 3) for k in other_ed])), 4),
         "myo_dice_ed": round(float(np.mean([dice(s[ed, k] == 2, truth[ed, k] == 2) for k in other_ed])), 4),
-        "ef_true": round(ef_true, 2),
-        "ef_pred": round(ef_pred, 2),
+    }
+    out.update(sunnybrook_function(seg, truth, endo, ed, es))
+    out.update({
         "seconds": round(secs, 2),
         "method": info["method"],
+    })
+    return out
+
+
+def sunnybrook_function(seg: Cine, truth: np.ndarray, endo: np.ndarray, ed: int, es: int) -> dict:
+    """Clinical numbers of a Sunnybrook segmentation against the expert's.
+
+    ``ef_pred`` / ``edv_pred_ml`` / ``esv_pred_ml`` / ``mass_pred_g``: what ``cardiacmotion function``
+    reports (all slices, its own ED/ES phases); ``ef_true`` etc.: the expert contours (every slice
+    they contoured, at the expert's ED and ES frames). ``ef_*_contoured``: EF over only the slices
+    contoured at both ED and ES, from the same frames (the older, narrower measure).
+    """
+    from cardiacmotion.function import compute_function
+
+    s = np.asarray(seg.array)
+    fn = compute_function(seg)
+    vox = seg.voxel_volume_ml
+    cont = np.where(endo[es] & endo[ed])[0]
+
+    def ef_over(a: np.ndarray, ks) -> float:
+        v_ed, v_es = float((a[ed][ks] == 3).sum()), float((a[es][ks] == 3).sum())
+        return 100.0 * (v_ed - v_es) / max(v_ed, 1.0)
+
+    edv, esv = float((truth[ed] == 3).sum() * vox), float((truth[es] == 3).sum() * vox)
+    return {
+        "ef_pred": round(float(fn["lv_ef_pct"]), 2),
+        "edv_pred_ml": round(float(fn["lv_edv_ml"]), 1),
+        "esv_pred_ml": round(float(fn["lv_esv_ml"]), 1),
+        "mass_pred_g": round(float(fn["lv_mass_g"]), 1),
+        "ef_true": round(100.0 * (edv - esv) / edv, 2),
+        "edv_true_ml": round(edv, 1),
+        "esv_true_ml": round(esv, 1),
+        "mass_true_g": round(float((truth[ed] == 2).sum() * vox * 1.05), 1),
+        "ef_pred_contoured": round(ef_over(s, cont), 2),
+        "ef_true_contoured": round(ef_over(truth, cont), 2),
     }
 
 

@@ -98,8 +98,16 @@ def evaluate_phantoms(net, size: int, n_mr: int, n_echo: int = 0, first_seed: in
 
 
 def evaluate_sunnybrook(net, size: int, root: Path) -> list[dict]:
-    """Both studies seeded on the mid contoured ED slice (LV + myocardium); other slices scored."""
+    """Both studies seeded on the mid contoured ED slice (LV + myocardium); other slices scored.
+
+    The propagation gets the per-phase LV extent step as ``segment`` applies it, and the clinical
+    numbers are what ``function`` reports over all slices (``ef_pred``, ``edv_pred_ml``, ...;
+    ``ef_expert`` is the expert's EF over every slice it contoured); ``ef_pred_contoured`` /
+    ``ef_expert_contoured`` keep the older measure over the slices contoured at ED and ES only.
+    """
     from cardiacmotion.io.sunnybrook import load_sunnybrook, sunnybrook_studies
+    from cardiacmotion.propagation.evaluate import sunnybrook_function
+    from cardiacmotion.propagation.extent import lv_extent
     from cardiacmotion.propagation.order import SeedSet, propagate_4d
 
     make = make_factory(net, size)
@@ -116,21 +124,22 @@ def evaluate_sunnybrook(net, size: int, root: Path) -> list[dict]:
         seeded[ed, k0] = True
         t0 = time.perf_counter()
         seg = propagate_4d(image, SeedSet(labels=seed, seeded=seeded), make)
+        seg, _ = lv_extent(image, seg, seeded)
         secs = time.perf_counter() - t0
         other_es = [k for k in np.where(endo[es])[0] if k != k0]
         other_ed = [k for k in ks if k != k0]
-        cont = np.where(endo[es] & endo[ed])[0]
-
-        def ef(a):
-            v_ed, v_es = float((a[ed][cont] == 3).sum()), float((a[es][cont] == 3).sum())
-            return 100.0 * (v_ed - v_es) / max(v_ed, 1.0)
-
+        fn = sunnybrook_function(image.with_array(seg), truth, endo, ed, es)
         rows.append({
             "study": Path(study_dir).name,
             "lv_dice_es": round(float(np.mean([_dice(seg[es, k] == 3, truth[es, k] == 3) for k in other_es])), 4),
             "myo_dice_ed": round(float(np.mean([_dice(seg[ed, k] == 2, truth[ed, k] == 2) for k in other_ed])), 4),
-            "ef_expert": round(ef(truth), 2),
-            "ef_pred": round(ef(seg), 2),
+            "ef_expert": fn["ef_true"],
+            "ef_pred": fn["ef_pred"],
+            "edv_expert_ml": fn["edv_true_ml"], "edv_pred_ml": fn["edv_pred_ml"],
+            "esv_expert_ml": fn["esv_true_ml"], "esv_pred_ml": fn["esv_pred_ml"],
+            "mass_expert_g": fn["mass_true_g"], "mass_pred_g": fn["mass_pred_g"],
+            "ef_expert_contoured": fn["ef_true_contoured"],
+            "ef_pred_contoured": fn["ef_pred_contoured"],
             "seconds": round(secs, 2),
         })
     return rows
