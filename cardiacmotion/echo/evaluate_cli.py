@@ -23,6 +23,8 @@ def add_echo_target(evaluate_parser: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", default="memory,registration,tan,tan-auto,sscf", help="comma-separated methods")
     p.add_argument("--weights", help="TAN weights (default: bundled)")
     p.add_argument("--frames", type=int, help="phantom clip length (default: the phantom's 30-80)")
+    p.add_argument("--randomize", type=float, default=0.0, metavar="F",
+                   help="share of the held-out phantom clips re-imaged by the echo domain randomisation (robustness check)")
     p.add_argument("--json-out", help="write rows and summary as JSON")
     p.add_argument("--cache", help="folder caching the generated clips between runs")
     add_common(p)
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     groups = []
     if args.phantom_per_view > 0:
         opts = {"frames": args.frames} if args.frames else {}
-        clips = harness.phantom_clips(args.first_seed, args.phantom_per_view, args.cache, **opts)
+        clips = harness.phantom_clips(args.first_seed, args.phantom_per_view, args.cache, randomize=args.randomize, **opts)
         groups.append(("held-out training-phantom clips", clips))
     if args.independent_per_view > 0:
         try:

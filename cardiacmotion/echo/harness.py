@@ -17,7 +17,7 @@ Clips come from held-out seeds of the training phantom (seeds 9000+; training us
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -201,10 +201,19 @@ def _cached(name: str, make: Callable[[], EchoClip], cache: Optional[str]) -> Ec
     return clip
 
 
-def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, **options) -> list[EchoClip]:
-    """Held-out clips of the training phantom (both views)."""
+def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, randomize: float = 0.0,
+                  **options) -> list[EchoClip]:
+    """Held-out clips of the training phantom (both views); a ``randomize`` share of them re-imaged by the
+    echo domain randomisation (:mod:`cardiacmotion.phantom.echo_randomize`, chosen per seed and view)."""
+    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
+
     tag = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
-    return [_cached(f"phantom-{v}-{s}{tag}", lambda s=s, v=v: phantom_clip(s, v, **options), cache)
+
+    def make(s, v):
+        clip = phantom_clip(s, v, **options)
+        return replace(randomize_clip(clip, s), name=clip.name + "-rand") if selected(s, v, randomize) else clip
+
+    return [_cached(f"phantom-{v}-{s}{tag}{'-rand' if selected(s, v, randomize) else ''}", lambda s=s, v=v: make(s, v), cache)
             for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
 
 

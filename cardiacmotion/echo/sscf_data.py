@@ -109,13 +109,16 @@ def prepare(clip: EchoClip, size: int, ed_es_only: bool = True, labelled: bool =
 
 
 def load_training_clips(first_seed: int, per_view: int, size: int, cache: Optional[str] = None,
-                        labelled_fraction: float = 1.0, log=print) -> list[SSCFClip]:
+                        labelled_fraction: float = 1.0, log=print, randomize: float = 0.0, **phantom_options) -> list[SSCFClip]:
     """Training-phantom clips (A4C and A2C alternately), ED/ES labels only; cached per clip as .npz.
 
     ``labelled_fraction`` < 1 keeps the labels of only that share of the clips (spread evenly), the rest
-    are fully unlabelled (used by the consistency loss only).
+    are fully unlabelled (used by the consistency loss only). ``randomize`` is the share of clips
+    re-imaged by the echo domain randomisation (:mod:`cardiacmotion.phantom.echo_randomize`);
+    ``phantom_options`` go to the phantom (e.g. ``frames``; not part of the cache name).
     """
     from cardiacmotion.echo.clips import phantom_clip
+    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
 
     out: list[SSCFClip] = []
     n = 2 * per_view
@@ -124,13 +127,15 @@ def load_training_clips(first_seed: int, per_view: int, size: int, cache: Option
     k = 0
     for seed in range(first_seed, first_seed + per_view):
         for view in ("A4C", "A2C"):
-            path = Path(cache) / f"sscf-{view}-{seed}-{size}.npz" if cache else None
+            rand = selected(seed, view, randomize)
+            path = Path(cache) / f"sscf-{view}-{seed}-{size}{'-rand' if rand else ''}.npz" if cache else None
             if path is not None and path.is_file():
                 z = np.load(path)
                 c = SSCFClip(str(z["name"]), torch.as_tensor(z["frames"]), torch.as_tensor(z["labels"]).long(),
                              z["labelled"], int(z["ed"]), int(z["es"]), float(z["mm_per_px"]) if "mm_per_px" in z else None)
             else:
-                c = prepare(phantom_clip(seed, view), size)
+                clip = phantom_clip(seed, view, **phantom_options)
+                c = prepare(randomize_clip(clip, seed) if rand else clip, size)
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     np.savez_compressed(path, name=c.name, frames=c.frames.numpy(), labels=c.labels.numpy().astype(np.int8),

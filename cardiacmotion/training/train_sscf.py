@@ -50,6 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="label-noise variant: smooth boundary jitter (RMS mm) on the training ED/ES masks (guide: ~0.5)")
     p.add_argument("--timing-error-fraction", type=float, default=0.0,
                    help="label-noise variant: share of labelled clips whose ED/ES masks sit one frame off (guide: 0.2)")
+    p.add_argument("--randomize", type=float, default=0.0, metavar="F",
+                   help="share of the phantom clips re-imaged by the echo domain randomisation (0-1; 0 = off)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -112,7 +114,8 @@ def train(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     say = (lambda m: print(m, file=sys.stderr, flush=True))
     t_data = time.perf_counter()
-    clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.cache, args.labelled_fraction, log=say)
+    clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.cache, args.labelled_fraction, log=say,
+                                randomize=float(getattr(args, "randomize", 0.0) or 0.0))
     if args.label_jitter_mm > 0 or args.timing_error_fraction > 0:
         from cardiacmotion.echo.sscf_data import add_label_noise
 

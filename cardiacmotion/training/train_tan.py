@@ -43,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tcm", action="store_true", help="fine-tune with the temporal-coherence module (needs --init)")
     p.add_argument("--label-noise-mm", type=float, default=0.0, help="perturb training labels per frame (TCM ablation)")
     p.add_argument("--space", default="affine", choices=["affine", "crop"], help="window: TAN's 3-point affine, or a plain crop (ablation)")
+    p.add_argument("--randomize", type=float, default=0.0, metavar="F",
+                   help="share of the phantom clips re-imaged by the echo domain randomisation (0-1; 0 = off)")
     p.add_argument("--log", help="JSON-lines training log")
 
 
@@ -64,26 +66,39 @@ def tan_loss(out, batch, w_plane: float = 0.1, w_lmk: float = 0.1, w_seg: float 
     return w_seg * ls + w_lmk * ll + w_plane * lp, {"seg": float(ls.detach()), "lmk": float(ll.detach()), "plane": float(lp.detach())}
 
 
-def phantom_clips(first_seed: int, per_view: int, cache=None, log=print):
-    """Training-phantom clips (A4C and A2C), cached as .npz when ``cache`` is given."""
+def phantom_clips(first_seed: int, per_view: int, cache=None, log=print, randomize: float = 0.0):
+    """Training-phantom clips (A4C and A2C), cached as .npz when ``cache`` is given; a ``randomize``
+    share of them re-imaged by :mod:`cardiacmotion.phantom.echo_randomize` (chosen per seed and view)."""
     from cardiacmotion.echo.clips import EchoClip, phantom_clip
+    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
 
     out = []
     for view in ("A4C", "A2C"):
+        n_rand = 0
         for seed in range(first_seed, first_seed + per_view):
-            path = Path(cache) / f"phantom-{view}-{seed}.npz" if cache else None
+            rand = selected(seed, view, randomize)
+            n_rand += rand
+            path = Path(cache) / f"phantom-{view}-{seed}{'-rand' if rand else ''}.npz" if cache else None
             if path is not None and path.is_file():
                 z = np.load(path)
                 out.append(EchoClip(f"phantom-{view}-{seed}", z["frames"], z["labels"], z["labelled"], z["landmarks"], view,
                                     tuple(z["spacing"]), int(z["ed"]), int(z["es"])))
                 continue
-            c = phantom_clip(seed, view)
+            c = None
+            plain = Path(cache) / f"phantom-{view}-{seed}.npz" if cache and rand else None
+            if plain is not None and plain.is_file():
+                z = np.load(plain)
+                c = EchoClip(f"phantom-{view}-{seed}", z["frames"].astype(np.float32), z["labels"], z["labelled"], z["landmarks"], view,
+                             tuple(z["spacing"]), int(z["ed"]), int(z["es"]))
+            c = c if c is not None else phantom_clip(seed, view)
+            if rand:
+                c = randomize_clip(c, seed)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 np.savez(path, frames=c.frames.astype(np.float16), labels=c.labels, labelled=c.labelled, landmarks=c.landmarks,
                          spacing=np.array(c.spacing), ed=c.ed, es=c.es)
             out.append(c)
-        log(f"{view}: {per_view} phantom clips ready")
+        log(f"{view}: {per_view} phantom clips ready ({n_rand} randomised)")
     for c in out:
         c.frames = np.asarray(c.frames, np.float32)
     return out
@@ -100,7 +115,8 @@ def train(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     t0 = time.time()
     log = (lambda m: print(m, file=sys.stderr, flush=True))
-    clips = phantom_clips(args.first_seed, args.phantom_per_view, args.cache, log) if args.phantom_per_view > 0 else []
+    randomize = float(getattr(args, "randomize", 0.0) or 0.0)
+    clips = phantom_clips(args.first_seed, args.phantom_per_view, args.cache, log, randomize) if args.phantom_per_view > 0 else []
     if args.camus:
         clips += camus_clips(args.camus)
     if args.echonet:
@@ -159,7 +175,7 @@ def train(args: argparse.Namespace) -> int:
         "iterations": it, "train_minutes": round((time.time() - t_train) / 60, 2), "final_loss": float(np.mean(hist[-200:])) if hist else None,
         "clips": len(clips), "phantom_seeds": [args.first_seed, args.first_seed + args.phantom_per_view - 1],
         "ed_es_only": bool(args.ed_es_only), "tcm": bool(args.tcm), "translation_px": data.shift,
-        "label_noise_mm": args.label_noise_mm,
+        "label_noise_mm": args.label_noise_mm, "randomize": randomize,
     }
     sha = save_tan(args.output, model, data.template, meta, space=data.space, crop_scale=data.crop_scale)
     log(f"wrote {args.output} (sha256 {sha[:12]}...) after {it} iterations")
