@@ -68,4 +68,5 @@ def test_evaluate_echo_has_the_sscf_row(tmp_path, capsys):
                  "--json-out", str(out)]) == 0
     s = json.loads(out.read_text())["held-out training-phantom clips"]["summary"]["sscf"]
     assert s["clips"] == 2 and s["errors"] == 0 and s["dice_LV"] > 0.9
+    assert 0 <= s["ed_es_err_median"] <= 4  # detected ED/ES against the truth, frames
     assert "| sscf | 2 |" in capsys.readouterr().out

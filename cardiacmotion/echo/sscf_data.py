@@ -146,3 +146,49 @@ def load_training_clips(first_seed: int, per_view: int, size: int, cache: Option
             out.append(c)
             k += 1
     return out
+
+
+def jitter_labels(labels: torch.Tensor, rms_px: float, gen: torch.Generator, grid: int = 4) -> torch.Tensor:
+    """``[S, S]`` label map warped by a smooth random displacement field of ``rms_px`` RMS (nearest sampling):
+    low-frequency boundary jitter like a tracer's (a ``grid`` x ``grid`` random field, bicubic-upsampled)."""
+    s = labels.shape[-1]
+    d = F.interpolate(torch.randn(1, 2, grid, grid, generator=gen), size=labels.shape[-2:], mode="bicubic", align_corners=True)
+    d = d * (rms_px / d.pow(2).sum(1).mean().sqrt().clamp_min(1e-6))
+    base = F.affine_grid(torch.eye(2, 3)[None], [1, 1, *labels.shape[-2:]], align_corners=False)
+    g = base + d.permute(0, 2, 3, 1) * (2.0 / s)
+    out = F.grid_sample(labels[None, None].float(), g, mode="nearest", padding_mode="border", align_corners=False)
+    return out[0, 0].long()
+
+
+def add_label_noise(clips: Sequence[SSCFClip], jitter_mm: float = 0.0, timing_fraction: float = 0.0,
+                    seed: int = 0) -> list[SSCFClip]:
+    """Annotation realism (guide §7c) on the labelled ED/ES frames only; the exact truth stays for evaluation.
+
+    ``jitter_mm``: smooth boundary jitter (RMS, in mm at the clip's network pixel size). ``timing_fraction``:
+    that share of the labelled clips has each ED/ES mask attached to the frame one before or after it (a
+    timing error: the traced mask no longer matches its image). Unlabelled clips are returned unchanged.
+    """
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for c in clips:
+        frames_lab = np.nonzero(c.labelled)[0].tolist()
+        if not frames_lab:
+            out.append(c)
+            continue
+        labels, labelled = c.labels.clone(), np.array(c.labelled, copy=True)
+        if jitter_mm > 0:
+            px = jitter_mm / (c.mm_per_px or 1.0)
+            for t in frames_lab:
+                labels[t] = jitter_labels(labels[t], px, gen)
+        if timing_fraction > 0 and rng.random() < timing_fraction:
+            n = labels.shape[0]
+            for t in frames_lab:
+                u = int(np.clip(t + rng.choice([-1, 1]), 0, n - 1))
+                if u == t or labelled[u]:
+                    u = int(np.clip(2 * t - u, 0, n - 1))  # the other side (clip edge or the other labelled frame)
+                if u != t and not labelled[u]:
+                    labels[u], labels[t] = labels[t].clone(), -1
+                    labelled[u], labelled[t] = True, False
+        out.append(SSCFClip(c.name, c.frames, labels, labelled, c.ed, c.es, c.mm_per_px))
+    return out

@@ -125,7 +125,8 @@ class SSCFNet(nn.Module):
         widths: channels per level (level count = len(widths); input size must be a multiple of 2**(levels-1)).
         num_classes: 1 (binary LV, sigmoid) or 4 (background + LV, myocardium, LA; softmax).
         encoders: 3 (position-specific) or 1 (shared; ablation).
-        fuse_levels: levels with BSSF (others pass the centre feature); default all.
+        fuse_levels: levels with BSSF (others pass the centre feature); default all; ``()`` with
+            ``encoders=1`` is the plain U-Net of the ablation (centre frame only).
     """
 
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), num_classes: int = 4, encoders: int = 3,
@@ -155,6 +156,9 @@ class SSCFNet(nn.Module):
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         """``window`` ``[B, 3, H, W]`` (frames t-1, t, t+1) -> logits of frame t ``[B, num_classes, H, W]``."""
+        if not self.fusion:  # no fusion level: a plain U-Net on the centre frame (the neighbours are never used)
+            f0 = self.encode(window[:, 1:2], 0)
+            return self.decode(f0, f0, f0)
         return self.decode(self.encode(window[:, 0:1], -1), self.encode(window[:, 1:2], 0), self.encode(window[:, 2:3], 1))
 
     def probabilities(self, window: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--widths", default="8,16,32,64", help="channels per level")
     p.add_argument("--classes", type=int, default=4, choices=[1, 4], help="1: binary LV (paper); 4: LV/myocardium/LA")
     p.add_argument("--encoders", type=int, default=3, choices=[1, 3], help="3 position-specific encoders; 1 shared (ablation)")
-    p.add_argument("--fuse-levels", default="all", help="levels with calibration+fusion ('all' or e.g. 1,2,3)")
+    p.add_argument("--fuse-levels", default="all", help="levels with calibration+fusion ('all', e.g. 1,2,3, or 'none': with --encoders 1 a plain U-Net)")
     p.add_argument("--no-teacher", action="store_true", help="supervised only (ablation)")
     p.add_argument("--iterations", type=int, default=4000)
     p.add_argument("--minutes", type=float, default=24.0, help="wall-clock budget")
@@ -46,6 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ramp floor: lambda_c = s + (1 - s)(t/t_max)^2 (1.0 when continuing a run whose ramp ended)")
     p.add_argument("--mm-per-px", type=float, default=1.2667,
                    help="network pixel size when the cached clips do not record it (phantom: 256 rows x 0.475 mm / 96)")
+    p.add_argument("--label-jitter-mm", type=float, default=0.0,
+                   help="label-noise variant: smooth boundary jitter (RMS mm) on the training ED/ES masks (guide: ~0.5)")
+    p.add_argument("--timing-error-fraction", type=float, default=0.0,
+                   help="label-noise variant: share of labelled clips whose ED/ES masks sit one frame off (guide: 0.2)")
     p.add_argument("--randomize", type=float, default=0.0, metavar="F",
                    help="share of the phantom clips re-imaged by the echo domain randomisation (0-1; 0 = off)")
     p.add_argument("--log", help="JSON-lines training log")
@@ -112,9 +116,13 @@ def train(args: argparse.Namespace) -> int:
     t_data = time.perf_counter()
     clips = load_training_clips(args.first_seed, args.phantom_per_view, args.size, args.cache, args.labelled_fraction, log=say,
                                 randomize=float(getattr(args, "randomize", 0.0) or 0.0))
+    if args.label_jitter_mm > 0 or args.timing_error_fraction > 0:
+        from cardiacmotion.echo.sscf_data import add_label_noise
+
+        clips = add_label_noise(clips, args.label_jitter_mm, args.timing_error_fraction, args.seed)
     say(f"{len(clips)} clips ({sum(bool(c.labelled.any()) for c in clips)} with ED/ES labels) in {time.perf_counter() - t_data:.0f} s")
     widths = tuple(int(w) for w in args.widths.split(","))
-    fuse = None if args.fuse_levels == "all" else tuple(int(x) for x in args.fuse_levels.split(","))
+    fuse = None if args.fuse_levels == "all" else () if args.fuse_levels == "none" else tuple(int(x) for x in args.fuse_levels.split(","))
     model = SSCFNet(widths, args.classes, args.encoders, fuse_levels=fuse)
     if args.init:
         from cardiacmotion.echo.sscf_weights import load_sscf
