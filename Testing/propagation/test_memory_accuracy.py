@@ -7,7 +7,6 @@ reach (see the manifest), not the issue's targets where those were missed.
 """
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 pytest.importorskip("cardiacmotion.propagation.order")

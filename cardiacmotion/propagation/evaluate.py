@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
-from cardiacmotion.cine import Cine, LV_CAVITY, LV_MYO
+from cardiacmotion.cine import Cine
 from cardiacmotion.propagation.order import SeedSet
 
 
