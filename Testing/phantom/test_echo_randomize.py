@@ -11,10 +11,10 @@ import pytest
 from scipy import ndimage
 
 from cardiacmotion.echo.clips import phantom_clip
-from cardiacmotion.phantom.echo_randomize import EchoRandomizeConfig, randomize_clip, randomize_echo, selected
+from cardiacmotion.phantom.echo_randomize import VERSION, EchoRandomizeConfig, randomize_clip, randomize_echo, selected
 
 IMAGE_ONLY = EchoRandomizeConfig(geometry=0.0, half_rate=0.0)
-ALL_ON = EchoRandomizeConfig(geometry=1.0, half_rate=0.0, contrast=1.0, speckle=1.0, blur=1.0, dropout=1.0, haze=1.0,
+ALL_ON = EchoRandomizeConfig(geometry=1.0, half_rate=0.0, contrast=1.0, valve=1.0, rim=1.0, speckle=1.0, blur=1.0, dropout=1.0, haze=1.0,
                              apical_haze=1.0, reverberation=1.0)
 
 
@@ -127,7 +127,7 @@ def test_tan_trainer_uses_the_randomised_clips(tmp_path, clip):
                          "--iterations", "1", "--batch", "2", "--size", "32", "--widths", "4,4,4,4,4", "--randomize", "1"])
     assert train_tan.train(args) == 0
     plain = np.load(cache / "phantom-A4C-40.npz")
-    rand = np.load(cache / "phantom-A4C-40-rand.npz")
+    rand = np.load(cache / f"phantom-A4C-40-rand{VERSION}.npz")
     assert not np.array_equal(plain["frames"], rand["frames"])
     from cardiacmotion.models.weights import load_checkpoint
 
@@ -143,4 +143,4 @@ def test_sscf_and_harness_helpers_take_the_switch(tmp_path):
     assert [c.name for c in rand] == [c.name + "-rand" for c in plain]
     assert all("randomized" in c.truth and not np.array_equal(c.frames, p.frames) for c, p in zip(rand, plain))
     sscf = load_training_clips(41, 1, 32, cache=str(tmp_path), randomize=1.0, log=lambda m: None, frames=8)
-    assert len(sscf) == 2 and sorted(p.name for p in tmp_path.glob("*-rand.npz")) == ["sscf-A2C-41-32-rand.npz", "sscf-A4C-41-32-rand.npz"]
+    assert len(sscf) == 2 and sorted(p.name for p in tmp_path.glob("*-rand*.npz")) == [f"sscf-A2C-41-32-rand{VERSION}.npz", f"sscf-A4C-41-32-rand{VERSION}.npz"]

@@ -221,7 +221,7 @@ def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, r
                   **options) -> list[EchoClip]:
     """Held-out clips of the training phantom (both views); a ``randomize`` share of them re-imaged by the
     echo domain randomisation (:mod:`cardiacmotion.phantom.echo_randomize`, chosen per seed and view)."""
-    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
+    from cardiacmotion.phantom.echo_randomize import VERSION, randomize_clip, selected
 
     tag = "".join(f"-{k}{v}" for k, v in sorted(options.items()))
 
@@ -229,7 +229,7 @@ def phantom_clips(first_seed: int, per_view: int, cache: Optional[str] = None, r
         clip = phantom_clip(s, v, **options)
         return replace(randomize_clip(clip, s), name=clip.name + "-rand") if selected(s, v, randomize) else clip
 
-    return [_cached(f"phantom-{v}-{s}{tag}{'-rand' if selected(s, v, randomize) else ''}", lambda s=s, v=v: make(s, v), cache)
+    return [_cached(f"phantom-{v}-{s}{tag}{f'-rand{VERSION}' if selected(s, v, randomize) else ''}", lambda s=s, v=v: make(s, v), cache)
             for v in ("A4C", "A2C") for s in range(first_seed, first_seed + per_view)]
 
 

@@ -118,7 +118,7 @@ def load_training_clips(first_seed: int, per_view: int, size: int, cache: Option
     ``phantom_options`` go to the phantom (e.g. ``frames``; not part of the cache name).
     """
     from cardiacmotion.echo.clips import phantom_clip
-    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
+    from cardiacmotion.phantom.echo_randomize import VERSION, randomize_clip, selected
 
     out: list[SSCFClip] = []
     n = 2 * per_view
@@ -128,7 +128,7 @@ def load_training_clips(first_seed: int, per_view: int, size: int, cache: Option
     for seed in range(first_seed, first_seed + per_view):
         for view in ("A4C", "A2C"):
             rand = selected(seed, view, randomize)
-            path = Path(cache) / f"sscf-{view}-{seed}-{size}{'-rand' if rand else ''}.npz" if cache else None
+            path = Path(cache) / f"sscf-{view}-{seed}-{size}{f'-rand{VERSION}' if rand else ''}.npz" if cache else None
             if path is not None and path.is_file():
                 z = np.load(path)
                 c = SSCFClip(str(z["name"]), torch.as_tensor(z["frames"]), torch.as_tensor(z["labels"]).long(),

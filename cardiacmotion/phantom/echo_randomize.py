@@ -7,8 +7,10 @@ a rendered clip after the fact, from ultrasound physics, using the truth labels 
 
 image (labels unchanged):
 
-* tissue contrast: random backscatter gains of blood (LV, LA), myocardium and the rest, blended with
-  soft (blurred) class maps so no label edge is printed into the image;
+* tissue contrast: random backscatter gains of LV blood, atrial blood, myocardium and the rest, blended
+  with soft (blurred) class maps so no label edge is printed into the image;
+* valve region: the leaflets and LV/LA junction around the annulus line dimmed or brightened;
+* epicardial rim: the bright pericardial band around the heart dimmed or brightened;
 * speckle: a second, multiplicative Rayleigh speckle with a random point-spread function (axial and
   lateral size) and random frame-to-frame decorrelation;
 * resolution: an extra Gaussian blur of the envelope, wider laterally than axially;
@@ -39,6 +41,8 @@ import numpy as np
 from scipy import ndimage
 
 VIEW_CODE = {"A4C": 1, "A2C": 2}
+#: bumped whenever the same seed would draw a different image (cache names carry it)
+VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class EchoRandomizeConfig:
     sector_shrink: tuple[float, float] = (0.8, 1.0)
     half_rate: float = 0.25  #: probability of keeping every second frame
     contrast: float = 0.8
+    valve: float = 0.6  #: leaflet / annulus-region visibility (thin leaflets are often faint)
+    rim: float = 0.6  #: brightness of the epicardial rim (pericardium)
     speckle: float = 0.8
     speckle_axial_mm: tuple[float, float] = (0.15, 0.6)
     speckle_lateral_mm: tuple[float, float] = (0.4, 2.0)
@@ -161,6 +167,43 @@ def _geometry(rng, frames, labels, landmarks, spacing, cfg: EchoRandomizeConfig,
     return out_f, out_l, new_lm
 
 
+def _valve_gain(rng, labels, landmarks, spacing, applied: dict) -> np.ndarray:
+    """A soft region around the annulus line (the leaflets and the LV/LA junction), myocardium excluded,
+    dimmed or brightened per clip: leaflet echoes depend on their thickness and angle to the beam."""
+    t, h, w = labels.shape
+    sx, sy = spacing
+    reach = float(rng.uniform(6.0, 16.0))  # mm around the annulus segment
+    g = float(np.exp(rng.uniform(np.log(0.1), np.log(1.5))))
+    col, row = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    out = np.ones((t, h, w), np.float32)
+    for k in range(t):
+        a, b = landmarks[k, 1], landmarks[k, 2]
+        abx, aby = float((b[0] - a[0]) * sx), float((b[1] - a[1]) * sy)
+        apx, apy = (col - float(a[0])) * sx, (row - float(a[1])) * sy
+        u = np.clip((apx * abx + apy * aby) / max(abx * abx + aby * aby, 1e-6), 0.0, 1.0)
+        d = np.hypot(apx - u * abx, apy - u * aby)
+        region = np.exp(-0.5 * (d / reach) ** 2) * (1.0 - cv2.GaussianBlur((labels[k] == 2).astype(np.float32), (0, 0), 1.0))
+        out[k] = 1.0 + (g - 1.0) * region
+    applied["valve"] = {"gain": round(g, 3), "reach_mm": round(reach, 1)}
+    return out
+
+
+def _rim_gain(rng, labels, spacing, applied: dict) -> np.ndarray:
+    """The band just outside the heart's labels (pericardium, atrial wall) dimmed or brightened."""
+    t, h, w = labels.shape
+    width = float(rng.uniform(2.0, 6.0))
+    g = float(np.exp(rng.uniform(np.log(0.25), np.log(1.6))))
+    rad = max(1, int(round(width / min(spacing))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rad + 1, 2 * rad + 1))
+    out = np.ones((t, h, w), np.float32)
+    for k in range(t):
+        heart = (labels[k] > 0).astype(np.uint8)
+        band = (cv2.dilate(heart, kernel) > 0) & (heart == 0)
+        out[k] = 1.0 + (g - 1.0) * cv2.GaussianBlur(band.astype(np.float32), (0, 0), 1.0)
+    applied["rim"] = {"gain": round(g, 3), "width_mm": round(width, 1)}
+    return out
+
+
 def _half_rate(frames, labels, landmarks, ed: Optional[int]):
     start = int(ed) % 2 if ed is not None else 0
     idx = np.arange(start, frames.shape[0], 2)
@@ -177,18 +220,24 @@ def _image(rng, frames, labels, landmarks, spacing, cfg: EchoRandomizeConfig, ap
     draws = rng.random(8)  # one draw per step, so a probability changes only its own step
     # the phantom's frames are log-compressed (~50 dB) and normalised: back to a relative envelope
     env = np.power(10.0, (np.clip(frames, 0, 1.5) - 1.0) * 50.0 / 20.0).astype(np.float32)
+    extra = rng.random(2)
     if draws[0] < cfg.contrast:
         g_blood = float(np.exp(rng.uniform(np.log(0.5), np.log(6.0))))
+        g_la = g_blood * float(np.exp(rng.uniform(np.log(0.5), np.log(3.0))))  # atrial blood: own scatter (stasis)
         g_myo = float(np.exp(rng.uniform(np.log(0.5), np.log(1.8))))
         g_rest = float(np.exp(rng.uniform(np.log(0.5), np.log(1.8))))
         gain = np.full(frames.shape, g_rest, np.float32)
         sig = 1.2 / min(sx, sy)
-        for cls, g in (((1, 3), g_blood), ((2,), g_myo)):
+        for cls, g in (((1,), g_blood), ((3,), g_la), ((2,), g_myo)):
             for k in range(t):
                 m = cv2.GaussianBlur(np.isin(labels[k], cls).astype(np.float32), (0, 0), sig)
                 gain[k] += (g - g_rest) * m
         env *= gain
-        applied["contrast"] = {"blood": round(g_blood, 3), "myocardium": round(g_myo, 3), "rest": round(g_rest, 3)}
+        applied["contrast"] = {"blood": round(g_blood, 3), "la": round(g_la, 3), "myocardium": round(g_myo, 3), "rest": round(g_rest, 3)}
+    if extra[0] < cfg.valve and np.isfinite(landmarks[:, 1:]).all():
+        env *= _valve_gain(rng, labels, landmarks, spacing, applied)
+    if extra[1] < cfg.rim:
+        env *= _rim_gain(rng, labels, spacing, applied)
     if draws[1] < cfg.speckle:
         ax = float(rng.uniform(*cfg.speckle_axial_mm)) / sy
         lat = float(rng.uniform(*cfg.speckle_lateral_mm)) / sx

@@ -70,7 +70,7 @@ def phantom_clips(first_seed: int, per_view: int, cache=None, log=print, randomi
     """Training-phantom clips (A4C and A2C), cached as .npz when ``cache`` is given; a ``randomize``
     share of them re-imaged by :mod:`cardiacmotion.phantom.echo_randomize` (chosen per seed and view)."""
     from cardiacmotion.echo.clips import EchoClip, phantom_clip
-    from cardiacmotion.phantom.echo_randomize import randomize_clip, selected
+    from cardiacmotion.phantom.echo_randomize import VERSION, randomize_clip, selected
 
     out = []
     for view in ("A4C", "A2C"):
@@ -78,7 +78,7 @@ def phantom_clips(first_seed: int, per_view: int, cache=None, log=print, randomi
         for seed in range(first_seed, first_seed + per_view):
             rand = selected(seed, view, randomize)
             n_rand += rand
-            path = Path(cache) / f"phantom-{view}-{seed}{'-rand' if rand else ''}.npz" if cache else None
+            path = Path(cache) / f"phantom-{view}-{seed}{f'-rand{VERSION}' if rand else ''}.npz" if cache else None
             if path is not None and path.is_file():
                 z = np.load(path)
                 out.append(EchoClip(f"phantom-{view}-{seed}", z["frames"], z["labels"], z["labelled"], z["landmarks"], view,
