@@ -10,8 +10,8 @@ slice as ``segment`` would be), then the step is applied and compared with the t
 
 Usage::
 
-    python -m cardiacmotion.training.eval_extent --source phantom --seeds 300-311
-    python -m cardiacmotion.training.eval_extent --source independent --seeds 0-19   # evaluation only
+    python -m cardiacmotion.evaluation.extent_check --source phantom --seeds 300-311
+    python -m cardiacmotion.evaluation.extent_check --source independent --seeds 0-19   # evaluation only
 
 Tune only on training-phantom seeds; the independent generator is for evaluation.
 """

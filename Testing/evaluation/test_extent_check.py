@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("cardiacmotion.phantom")
 
-from cardiacmotion.training.eval_extent import measure_case, summarise  # noqa: E402
+from cardiacmotion.evaluation.extent_check import measure_case, summarise  # noqa: E402
 
 
 def test_small_phantom_measured_against_its_truth():
