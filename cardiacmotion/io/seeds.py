@@ -46,6 +46,15 @@ class SeedSet:
         """Seeded slices of ``phase``."""
         return [int(k) for k in np.flatnonzero(self.seeded[phase])]
 
+    @classmethod
+    def single(cls, label_slice: np.ndarray, phases: int, slices: int, phase: int, slice_index: int = 0) -> "SeedSet":
+        """One seeded slice: ``label_slice`` ``[J, I]`` at (``phase``, ``slice_index``) of a ``phases`` x ``slices`` cine."""
+        labels = np.zeros((phases, slices) + tuple(label_slice.shape), np.uint8)
+        labels[phase, slice_index] = label_slice
+        seeded = np.zeros((phases, slices), bool)
+        seeded[phase, slice_index] = True
+        return cls(labels=labels, seeded=seeded)
+
 
 def _read_seed_file(path: Path, image: Cine) -> Cine:
     """Read a label file so that a 3D file means one MR phase, or ``x,y,t`` frames for echo."""

@@ -202,11 +202,7 @@ def _seed_from_cavity(image: Cine, pts: dict, frame: int, sp: float, sector: np.
     lab[(dist > 0) & (dist <= wall_mm) & above & sector] = LV_MYO["US"]
     lab[cav] = LV_CAVITY["US"]
     lab = clean_labels(lab, "US")
-    labels = np.zeros((T, K, J, I), np.uint8)
-    labels[frame, 0] = lab
-    seeded = np.zeros((T, K), bool)
-    seeded[frame, 0] = True
-    return SeedSet(labels=labels, seeded=seeded)
+    return SeedSet.single(lab, T, K, frame, 0)
 
 
 def echo_auto_seed(image: Cine, phase: Optional[int] = None):

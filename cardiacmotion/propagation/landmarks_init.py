@@ -89,11 +89,7 @@ def mr_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], phase:
         lab, _facts = build_seed_slice(img, c, sp, mid / max(np.linalg.norm(mid), 1e-6), insertions=(ant, inf))
     except InputError:
         return mr_seed_from_landmarks_edges(image, points, phase)
-    labels = np.zeros((T, K, J, I), np.uint8)
-    labels[phase, k] = lab
-    seeded = np.zeros((T, K), bool)
-    seeded[phase, k] = True
-    return SeedSet(labels=labels, seeded=seeded)
+    return SeedSet.single(lab, T, K, phase, k)
 
 
 def mr_seed_from_landmarks_edges(image: Cine, points: Mapping[str, np.ndarray], phase: int = 0) -> SeedSet:
@@ -165,11 +161,7 @@ def mr_seed_from_landmarks_edges(image: Cine, points: Mapping[str, np.ndarray], 
     lab[rv] = RV_CAVITY["MR"]
     lab = clean_labels(lab, "MR")
 
-    labels = np.zeros((T, K, J, I), np.uint8)
-    labels[phase, k] = lab
-    seeded = np.zeros((T, K), bool)
-    seeded[phase, k] = True
-    return SeedSet(labels=labels, seeded=seeded)
+    return SeedSet.single(lab, T, K, phase, k)
 
 
 def echo_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], frame: int = 0) -> SeedSet:
@@ -221,11 +213,7 @@ def echo_seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], fram
     lab[myo] = LV_MYO["US"]
     lab[cav] = LV_CAVITY["US"]
     lab = clean_labels(lab, "US")
-    labels = np.zeros((T, K, J, I), np.uint8)
-    labels[frame, 0] = lab
-    seeded = np.zeros((T, K), bool)
-    seeded[frame, 0] = True
-    return SeedSet(labels=labels, seeded=seeded)
+    return SeedSet.single(lab, T, K, frame, 0)
 
 
 def seed_from_landmarks(image: Cine, points: Mapping[str, np.ndarray], phase: Optional[int] = None) -> SeedSet:
