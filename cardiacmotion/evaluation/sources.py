@@ -194,13 +194,9 @@ def real_case(name: str, path: Path) -> EvalCase:
     cine, truth, endo, epi = _load_real(name, path)
     truth = np.asarray(truth, np.uint8).copy()
     full = endo & epi
-    ed = int(np.where(epi.any(axis=1))[0][0])
-    ks = np.where(epi[ed])[0]
-    k0 = int(ks[len(ks) // 2])
-    seed = np.zeros_like(truth)
-    seed[ed, k0] = np.where(np.isin(truth[ed, k0], [2, 3]), truth[ed, k0], 0)
-    seeded = np.zeros(truth.shape[:2], bool)
-    seeded[ed, k0] = True
+    from cardiacmotion.propagation.evaluate import expert_mid_seed
+
+    ed, k0, seeds = expert_mid_seed(truth, epi)
     lv_frames = endo.copy()
     myo_frames = full.copy()
     if name != "porcine":
@@ -217,7 +213,7 @@ def real_case(name: str, path: Path) -> EvalCase:
     cont = np.where(endo[ed])[0] if name == "porcine" else np.where(endo.any(axis=0))[0]
     ef_truth = _contour_ef(truth, endo, cont)
     return EvalCase(f"real: {name}", name, REAL_STUDIES.get(name, False), cine, truth,
-                    SeedSet(labels=seed, seeded=seeded), ef_truth=ef_truth, labels=(2, 3),
+                    seeds, ef_truth=ef_truth, labels=(2, 3),
                     frames={"LV": lv_frames, "Myo": myo_frames})
 
 

@@ -24,12 +24,18 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def single_slice_seed(labels: np.ndarray, phase: int, slice_: int, keep: Optional[list[int]] = None) -> SeedSet:
     """A seed made of one slice of the truth (optionally only some labels)."""
-    seed = np.zeros_like(labels, dtype=np.uint8)
     src = labels[phase, slice_]
-    seed[phase, slice_] = np.where(np.isin(src, keep), src, 0) if keep else src
-    seeded = np.zeros(labels.shape[:2], bool)
-    seeded[phase, slice_] = True
-    return SeedSet(labels=seed, seeded=seeded)
+    lab = np.where(np.isin(src, keep), src, 0) if keep else src
+    return SeedSet.single(lab, labels.shape[0], labels.shape[1], phase, slice_)
+
+
+def expert_mid_seed(truth: np.ndarray, epi: np.ndarray) -> tuple[int, int, SeedSet]:
+    """``(ed, k0, seeds)``: the mid slice of the expert contours at ED (the first phase with an epicardial
+    contour), seeded with its LV cavity and myocardium — how a user seeds a real study."""
+    ed = int(np.where(epi.any(axis=1))[0][0])
+    ks = np.where(epi[ed])[0]
+    k0 = int(ks[len(ks) // 2])
+    return ed, k0, single_slice_seed(truth, ed, k0, keep=[2, 3])
 
 
 def case(kind: str, seed: int):
@@ -98,11 +104,9 @@ def evaluate_sunnybrook(study_dir: str, contours_dir: str, method: str = "regist
     from cardiacmotion.propagation.segment import segment_cine
 
     image, truth, endo, epi = load_sunnybrook(study_dir, contours_dir)
-    ed = int(np.where(epi.any(axis=1))[0][0])
+    ed, k0, seeds = expert_mid_seed(truth, epi)
     es = int([t for t in np.where(endo.any(axis=1))[0] if t != ed][0])
     ks = np.where(epi[ed])[0]
-    k0 = int(ks[len(ks) // 2])
-    seeds = single_slice_seed(truth, ed, k0, keep=[2, 3])
     t0 = time.perf_counter()
     seg, info = segment_cine(image, seeds=seeds, method=method, device="cpu")
     secs = time.perf_counter() - t0

@@ -108,23 +108,19 @@ def evaluate_sunnybrook(net, size: int, root: Path) -> list[dict]:
     from cardiacmotion.io.sunnybrook import load_sunnybrook, sunnybrook_studies
     from cardiacmotion.propagation.evaluate import sunnybrook_function
     from cardiacmotion.propagation.extent import lv_extent
-    from cardiacmotion.propagation.order import SeedSet, propagate_4d
+    from cardiacmotion.propagation.evaluate import expert_mid_seed
+    from cardiacmotion.propagation.order import propagate_4d
 
     make = make_factory(net, size)
     rows = []
     for study_dir, contours_dir in sunnybrook_studies(root):
         image, truth, endo, epi = load_sunnybrook(study_dir, contours_dir)
-        ed = int(np.where(epi.any(axis=1))[0][0])
+        ed, k0, seeds = expert_mid_seed(truth, epi)
         es = int([t for t in np.where(endo.any(axis=1))[0] if t != ed][0])
         ks = np.where(epi[ed])[0]
-        k0 = int(ks[len(ks) // 2])
-        seed = np.zeros_like(truth)
-        seed[ed, k0] = np.where(np.isin(truth[ed, k0], [2, 3]), truth[ed, k0], 0)
-        seeded = np.zeros(truth.shape[:2], bool)
-        seeded[ed, k0] = True
         t0 = time.perf_counter()
-        seg = propagate_4d(image, SeedSet(labels=seed, seeded=seeded), make)
-        seg, _ = lv_extent(image, seg, seeded)
+        seg = propagate_4d(image, seeds, make)
+        seg, _ = lv_extent(image, seg, seeds.seeded)
         secs = time.perf_counter() - t0
         other_es = [k for k in np.where(endo[es])[0] if k != k0]
         other_ed = [k for k in ks if k != k0]

@@ -93,16 +93,13 @@ def targets(labels: torch.Tensor, classes: int) -> tuple[torch.Tensor, torch.Ten
     return g, signed_distance(g)
 
 
-def poly_lr(base: float, frac: float) -> float:
-    return base * max(0.0, 1.0 - frac) ** 0.9
-
-
 def train(args: argparse.Namespace) -> int:
     from cardiacmotion.echo.pkecho_data import load_training_clips
     from cardiacmotion.echo.pkecho_weights import save_pkecho
     from cardiacmotion.errors import InputError
     from cardiacmotion.models.pkecho import PKEchoNet, parameter_count
     from cardiacmotion.models.pkecho_loss import pkecho_loss
+    from cardiacmotion.models.sscf_teacher import poly_lr
 
     if args.size % 32:
         raise InputError(f"train pkecho: --size must be a multiple of 32, got {args.size}")
@@ -132,7 +129,7 @@ def train(args: argparse.Namespace) -> int:
             stopped = True
             break
         for g in opt.param_groups:
-            g["lr"] = poly_lr(args.lr, frac)
+            g["lr"] = poly_lr(args.lr, frac, 1.0)
         x, y = augment(*sample_batch(clips, args.batch, rng), gen)
         g, phi = targets(y, args.classes)
         outs = model(x[:, :, None], frames_out=[0, args.frames - 1], deep=True)
